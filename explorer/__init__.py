@@ -1,0 +1,1 @@
+"""The interactive explorer (Panel/HoloViews); knows ``model``, never the reverse."""

@@ -1,0 +1,1 @@
+"""One module per ``photospec`` subcommand; each defines ``register(subparsers)``."""
