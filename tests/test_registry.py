@@ -28,7 +28,7 @@ def test_fetch_skips_complete_resources(tmp_path, monkeypatch):
         raise AssertionError("must not download a cached resource")
 
     monkeypatch.setattr(registry, "_download", no_download)
-    man = registry.fetch(["speclite"], root=tmp_path, quiet=True)
+    man = registry.fetch(["speclite"], root=tmp_path)
     assert man["speclite"]["version"] == "1.0.0"
 
 
@@ -39,7 +39,7 @@ def test_fetch_refetches_a_truncated_file(tmp_path, monkeypatch):
     monkeypatch.setattr(registry, "_download", lambda res, dest: called.append(res) or (_ for _ in ()).throw(
         registry.RegistryError("offline")))
     with pytest.raises(registry.RegistryError, match="offline"):
-        registry.fetch(["speclite"], root=tmp_path, quiet=True)
+        registry.fetch(["speclite"], root=tmp_path)
     assert called
 
 

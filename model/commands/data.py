@@ -20,7 +20,7 @@ def register(sub) -> None:
 
 def _fetch(args) -> int:
     try:
-        man = registry.fetch(args.names or None, quiet=args.quiet, force=args.force)
+        man = registry.fetch(args.names or None, force=args.force)
     except registry.RegistryError as exc:
         raise PhotospecError(str(exc)) from exc
     if not args.quiet:

