@@ -6,6 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
+
+# One thread per test process: on a shared 2-core machine oversubscribed BLAS/OpenMP threads
+# make small models 5× slower, and single-threaded runs are reproducible.
+torch.set_num_threads(1)
 
 ROOT = Path(__file__).resolve().parents[1]
 REALDATA = Path(os.environ.get("PHOTOSPEC_REALDATA", ROOT.parent / "shared" / "realdata"))

@@ -1,0 +1,1 @@
+"""The default fast model: spectrum autoencoder with explicit redshift + latent diffusion on images."""
