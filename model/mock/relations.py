@@ -1,0 +1,64 @@
+"""Empirical scaling relations the mock population follows (all masses Chabrier, M☉).
+
+- Stellar mass–metallicity: Gallazzi et al. 2005 (MNRAS 362, 41), Table 2 median [Z/H] and
+  16–84th percentiles, interpolated in log M*.
+- Gas mass–metallicity: Curti et al. 2020 (MNRAS 491, 944), eq. 5 with Z0 = 8.793,
+  log M0 = 10.02, γ = 0.28, β = 1.2 (12 + log O/H on their T_e-anchored scale).
+- Mass–σ*: Zahid et al. 2016 (ApJ 832, 203), eq. 2: log σ = 2.07 + 0.403 x below the break,
+  2.07 + 0.293 x above, x = log(M*/10^10.26).
+- Mass–size (r band, circularised half-light radius): Shen et al. 2003 (MNRAS 343, 978),
+  eqs. 17–18 — early types R = 3.47e-6 M^0.56 kpc, late types
+  R = 0.1 M^0.14 (1 + M/3.98e10)^0.25 kpc, log-normal scatter from their Fig. 6.
+- Stellar mass from colour for population draws: Bell et al. 2003 (ApJS 149, 289),
+  log(M/L_r) = −0.306 + 1.097 (g−r) − 0.093 (diet Salpeter → Chabrier, their Sec. 2.4).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["gallazzi_mzr", "curti_gas_mzr", "zahid_sigma", "shen_size", "bell_log_ml_r", "M_SUN_R"]
+
+M_SUN_R = 4.65  # AB absolute magnitude of the Sun in SDSS r (Willmer 2018)
+
+_G05_LOGM = np.array([8.91, 9.11, 9.31, 9.51, 9.72, 9.91, 10.11, 10.31, 10.51, 10.72, 10.91,
+                      11.11, 11.31, 11.51, 11.72, 11.91])
+_G05_P50 = np.array([-0.60, -0.61, -0.65, -0.61, -0.52, -0.41, -0.23, -0.11, -0.01, 0.04, 0.07,
+                     0.10, 0.12, 0.13, 0.14, 0.15])
+_G05_P16 = np.array([-1.11, -1.07, -1.10, -1.03, -0.97, -0.90, -0.80, -0.65, -0.41, -0.24,
+                     -0.13, -0.08, -0.06, -0.04, -0.03, -0.03])
+_G05_P84 = np.array([-0.00, -0.00, -0.05, -0.01, 0.05, 0.09, 0.14, 0.17, 0.20, 0.22, 0.24,
+                     0.25, 0.26, 0.28, 0.29, 0.30])
+
+
+def gallazzi_mzr(log_m):
+    """Median [M/H] and its 1σ scatter (half the 16–84 range) at log M* (Gallazzi et al. 2005)."""
+    log_m = np.asarray(log_m, float)
+    med = np.interp(log_m, _G05_LOGM, _G05_P50)
+    sig = 0.5 * np.interp(log_m, _G05_LOGM, _G05_P84 - _G05_P16)
+    return med, sig
+
+
+def curti_gas_mzr(log_m):
+    """12 + log(O/H) of star-forming galaxies (Curti et al. 2020, eq. 5)."""
+    log_m = np.asarray(log_m, float)
+    return 8.793 - 0.28 / 1.2 * np.log10(1 + (10 ** (log_m - 10.02)) ** -1.2)
+
+
+def zahid_sigma(log_m):
+    """Median stellar velocity dispersion (km/s) at log M* (Zahid et al. 2016, eq. 2)."""
+    x = np.asarray(log_m, float) - 10.26
+    return 10 ** (2.07 + np.where(x < 0, 0.403, 0.293) * x)
+
+
+def shen_size(log_m, early):
+    """Median circularised r-band half-light radius (kpc) at log M* (Shen et al. 2003)."""
+    m = 10 ** np.asarray(log_m, float)
+    early_r = 3.47e-6 * m**0.56
+    late_r = 0.1 * m**0.14 * (1 + m / 3.98e10) ** (0.39 - 0.14)
+    return np.where(early, early_r, late_r)
+
+
+def bell_log_ml_r(g_r):
+    """log10 of the r-band stellar mass-to-light ratio (Chabrier) from g−r (Bell et al. 2003)."""
+    return -0.306 + 1.097 * np.asarray(g_r, float) - 0.093
