@@ -1,6 +1,6 @@
 """Open FITS files only after their headers have been checked against the bytes on disk.
 
-Every real-data reader in ``model.data`` goes through :func:`open_fits`. Before astropy touches
+Every real-data reader in ``model.data`` goes through :func:`scan_fits`. Before astropy touches
 any data it walks the header blocks itself (FITS standard 4.0, §3–§4: 2880-byte blocks, data size
 ``|BITPIX|/8 · GCOUNT · (PCOUNT + ΠNAXISn)``) and compares what the headers declare with the file
 size, so a truncated file, a file of garbage, or a header that claims 10¹² bytes fails with one
@@ -26,7 +26,7 @@ from astropy.utils.exceptions import AstropyWarning
 
 from model.errors import BadInputError
 
-__all__ = ["HDUInfo", "scan_fits", "open_fits", "read_bintable", "astropy_errors", "require_columns", "BLOCK"]
+__all__ = ["HDUInfo", "scan_fits", "open_scanned", "open_fits", "read_bintable", "astropy_errors", "require_columns", "BLOCK"]
 
 BLOCK = 2880
 MAX_HEADER_BLOCKS = 2000  # 5.8 MB of cards: far beyond any real header
@@ -222,16 +222,17 @@ def astropy_errors(label):
         raise BadInputError(f"{label}: cannot decode FITS data ({msg})") from None
 
 
-def open_fits(path, max_decompressed: int = MAX_DECOMPRESSED) -> tuple[fits.HDUList, list[HDUInfo]]:
-    """Validated :func:`astropy.io.fits.open` (no memmap, HDUs loaded on access) plus the scanned layout.
-
-    Use ``hdul[i]`` only for ``i < len(infos)``; the layout is already known to match the file size.
-    """
-    infos, raw = scan_fits(path, max_decompressed)
+def open_scanned(path, raw: bytes | None = None) -> fits.HDUList:
+    """:func:`astropy.io.fits.open` (no memmap, HDUs loaded on access) of a file already checked by
+    :func:`scan_fits`; pass its decompressed bytes for .bz2/.gz. Use as a context manager."""
     with astropy_errors(path):
-        src = io.BytesIO(raw) if raw is not None else str(path)
-        hdul = fits.open(src, memmap=False, lazy_load_hdus=True)
-    return hdul, infos
+        return fits.open(io.BytesIO(raw) if raw is not None else str(path), memmap=False, lazy_load_hdus=True)
+
+
+def open_fits(path, max_decompressed: int = MAX_DECOMPRESSED) -> tuple[fits.HDUList, list[HDUInfo]]:
+    """Validated :func:`open_scanned` plus the scanned layout (validate ``infos`` before opening when you can)."""
+    infos, raw = scan_fits(path, max_decompressed)
+    return open_scanned(path, raw), infos
 
 
 def require_columns(info: HDUInfo, names, label) -> None:

@@ -70,3 +70,71 @@ def _fmt(v):
 def make_spec(tmp_path):
     """``make_spec(name, **kw) -> Path``: write a synthetic spec file into tmp_path."""
     return lambda name="spec-0266-51602-0001.fits", **kw: _write_spec(tmp_path / name, **kw)
+
+
+def _write_frame(path, band, ny=200, nx=300, ra0=150.0, dec0=2.0, shift=(0.0, 0.0), sky_dn=100.0, calib=0.005,
+                 gain=4.0, dark=1.0, galaxy=(150.0, 100.0, 20.0), seed=0, nan_at=None):
+    """A small SDSS-like calibrated frame (DR8 frame data model) with a Gaussian galaxy and sky noise."""
+    import bz2
+
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:ny, :nx]
+    gx, gy, flux = galaxy
+    s = 3.0
+    img = flux * np.exp(-((xx - gx - shift[0]) ** 2 + (yy - gy - shift[1]) ** 2) / (2 * s * s)) / (2 * np.pi * s * s)
+    sigma = np.sqrt(sky_dn / gain + dark) * calib
+    img = (img + rng.normal(0, sigma, img.shape)).astype("f4")
+    if nan_at is not None:
+        img[nan_at] = np.nan
+    hdr = fits.Header()
+    hdr["FILTER"], hdr["BUNIT"] = band, "nanomaggy"
+    hdr["CTYPE1"], hdr["CTYPE2"] = "RA---TAN", "DEC--TAN"
+    hdr["CRVAL1"], hdr["CRVAL2"] = ra0, dec0
+    hdr["CRPIX1"], hdr["CRPIX2"] = gx + 1 + shift[0], gy + 1 + shift[1]  # galaxy at (ra0, dec0)
+    hdr["CD1_1"], hdr["CD1_2"], hdr["CD2_1"], hdr["CD2_2"] = -0.396 / 3600, 0.0, 0.0, 0.396 / 3600
+    sky = fits.BinTableHDU.from_columns([
+        fits.Column("ALLSKY", format=f"{(ny // 8 + 1) * (nx // 8 + 1)}E", dim=f"({nx // 8 + 1},{ny // 8 + 1})",
+                    array=np.full((1, ny // 8 + 1, nx // 8 + 1), sky_dn, "f4")),
+        fits.Column("XINTERP", format=f"{nx}E", array=(np.arange(nx) / 8.0)[None].astype("f4")),
+        fits.Column("YINTERP", format=f"{ny}E", array=(np.arange(ny) / 8.0)[None].astype("f4"))])
+    hdul = fits.HDUList([fits.PrimaryHDU(img, header=hdr), fits.ImageHDU(np.full(nx, calib, "f4")), sky])
+    if str(path).endswith(".bz2"):
+        import io
+
+        buf = io.BytesIO()
+        hdul.writeto(buf)
+        path.write_bytes(bz2.compress(buf.getvalue()))
+    else:
+        hdul.writeto(path, overwrite=True)
+    return path
+
+
+def _write_psfield(path, fwhm=(1.4, 1.3, 1.1, 1.0, 1.2), gain=4.0, dark=1.0):
+    dummy = [fits.BinTableHDU.from_columns([fits.Column("x", format="J", array=np.zeros(1, "i4"))]) for _ in range(5)]
+    six = fits.BinTableHDU.from_columns([
+        fits.Column("psf_width", format="5E", array=np.array([fwhm], "f4")),
+        fits.Column("gain", format="5E", array=np.full((1, 5), gain, "f4")),
+        fits.Column("dark_variance", format="5E", array=np.full((1, 5), dark, "f4"))])
+    fits.HDUList([fits.PrimaryHDU(), *dummy, six]).writeto(path, overwrite=True)
+    return path
+
+
+@pytest.fixture
+def make_field(tmp_path):
+    """``make_field(bands="ugriz", bz2=False, psfield=True, **frame_kw) -> dir``: a synthetic SDSS field.
+
+    Band i's WCS is offset by (0.3·i, -0.2·i) px so per-band astrometry matters. The galaxy sits at
+    RA, Dec = 150, 2 (the frame centre: pixel x=150, y=100 of 300×200).
+    """
+
+    def make(bands="ugriz", bz2=False, psfield=True, name="field", **kw):
+        d = tmp_path / name
+        d.mkdir()
+        for i, b in enumerate(bands):
+            ext = ".fits.bz2" if bz2 else ".fits"
+            _write_frame(d / f"frame-{b}-002583-2-0136{ext}", b, shift=(0.3 * i, -0.2 * i), seed=i, **kw)
+        if psfield:
+            _write_psfield(d / "psField-002583-2-0136.fit")
+        return d
+
+    return make
