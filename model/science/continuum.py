@@ -63,8 +63,10 @@ def fit_continuum(wave_rest, flux, ivar=None, sigma_kms: float = 150.0, n_compon
     coef = np.zeros((n, m))
     if iv is None and np.all(use == use[:1]):
         b = basis[:, use[0]]
-        if ok[0]:
-            coef = np.linalg.lstsq(b.T, fz[:, use[0]].T, rcond=None)[0].T
+        if ok[0]:  # normal equations, column-scaled: one small solve for the whole batch
+            scale = np.sqrt((b**2).sum(axis=1)).clip(1e-30)
+            bs = b / scale[:, None]
+            coef = np.linalg.solve(bs @ bs.T + 1e-10 * np.eye(m), bs @ fz[:, use[0]].T).T / scale
     else:
         # per-spectrum weighted normal equations, solved together
         a = np.einsum("kp,np,lp->nkl", basis, w, basis)

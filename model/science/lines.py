@@ -44,33 +44,27 @@ SIGMA_GRID_KMS = (50.0, 65.0, 80.0, 100.0, 125.0, 160.0, 200.0, 260.0, 340.0)
 WINDOW_PAD = 28.0  # Å either side of a complex
 
 
-def _gauss(wave, centres, sigma_kms, dv_kms):
-    """Unit-area Gaussians (one row per line component group) at shifted centres."""
+def _designs(wave, names, sigmas, dvs):
+    """Design matrices for every (σ, Δv) grid point: (G, k, p) = Gaussians + constant + slope."""
+    sig = np.repeat(sigmas, dvs.size)[:, None, None]
+    dv = np.tile(dvs, sigmas.size)[:, None, None]
     rows = []
-    for lams in centres:
-        g = np.zeros_like(wave)
-        for lam in lams:
-            mu = lam * (1 + dv_kms / C_KMS)
-            s = mu * sigma_kms / C_KMS
-            g += np.exp(-0.5 * ((wave - mu) / s) ** 2) / (np.sqrt(2 * np.pi) * s)
-        rows.append(g / len(lams))  # a blend: unit total area, equal split
-    return np.array(rows)
+    for nm in names:
+        lams = np.asarray(LINES[nm])[None, :, None]
+        mu = lams * (1 + dv / C_KMS)
+        s = mu * sig / C_KMS
+        g = np.exp(-0.5 * ((wave[None, None, :] - mu) / s) ** 2) / (np.sqrt(2 * np.pi) * s)
+        rows.append(g.mean(axis=1))  # a blend: unit total area, equal split
+    base = np.broadcast_to(np.vstack([np.ones(wave.size), np.linspace(-1, 1, wave.size)]),
+                           (sig.shape[0], 2, wave.size))
+    return np.concatenate([np.stack(rows, axis=1), base], axis=1)
 
 
-def _solve(a, r, w, shared):
-    """Least squares of r (n, p) on rows of a (k, p) with weights w (n, p): coef, χ², covariance."""
-    k = a.shape[0]
+def _normal(a, w, shared):
+    """A W Aᵀ for all grid points: (G, k, k) if shared weights else (G, n, k, k)."""
     if shared:
-        ata = (a * w[0]) @ a.T
-        cov = np.linalg.pinv(ata)
-        coef = (r * w[0]) @ a.T @ cov
-        chi2 = ((r - coef @ a) ** 2 * w[0]).sum(axis=1)
-        return coef, chi2, np.broadcast_to(cov, (r.shape[0], k, k))
-    ata = np.einsum("kp,np,lp->nkl", a, w, a)
-    cov = np.linalg.pinv(ata)
-    coef = np.einsum("nkl,nl->nk", cov, np.einsum("kp,np->nk", a, w * r))
-    chi2 = ((r - coef @ a) ** 2 * w).sum(axis=1)
-    return coef, chi2, cov
+        return np.einsum("gkp,p,glp->gkl", a, w[0], a)
+    return np.einsum("gkp,np,glp->gnkl", a, w, a)
 
 
 def measure_lines(wave_rest, flux, ivar=None, z=0.0, continuum=None, dv_max_kms: float = 240.0,
@@ -122,47 +116,51 @@ def measure_lines(wave_rest, flux, ivar=None, z=0.0, continuum=None, dv_max_kms:
         complexes.append((names, sel, covered, weights[:, sel] * covered[:, None], resid[:, sel]))
 
     dvs = np.arange(-dv_max_kms, dv_max_kms + 0.5 * dv_step_kms, dv_step_kms)
-    best = np.full(n, np.inf)
-    best_sig = np.full(n, SIGMA_GRID_KMS[2])
-    best_dv = np.zeros(n)
-    for sig in SIGMA_GRID_KMS:
-        for dv in dvs:
-            total = np.zeros(n)
-            for names, sel, covered, w, r in complexes:
-                if w is None or not covered.any():
-                    continue
-                a = np.vstack([_gauss(wave[sel], [LINES[nm] for nm in names], sig, dv),
-                               np.ones(sel.size), np.linspace(-1, 1, sel.size)])
-                total += _solve(a, r, w, shared and covered.all())[1]
-            better = total < best
-            best = np.where(better, total, best)
-            best_sig = np.where(better, sig, best_sig)
-            best_dv = np.where(better, dv, best_dv)
-
+    sigmas = np.asarray(SIGMA_GRID_KMS)
+    n_grid = sigmas.size * dvs.size
+    fits = []  # per complex: (A (G,k,p), inverse normal matrix, b (G,n,k), shared) or None
+    total = np.zeros((n_grid, n))
+    for names, sel, covered, w, r in complexes:
+        if w is None or not covered.any():
+            fits.append(None)
+            continue
+        a = _designs(wave[sel], names, sigmas, dvs)
+        sh = shared and bool(covered.all())
+        ata = _normal(a, w, sh)
+        inv = np.linalg.pinv(ata)
+        b = np.einsum("gkp,np->gnk", a, w * r)
+        fit = np.einsum("gnk,gkl,gnl->gn", b, inv, b) if sh else np.einsum("gnk,gnkl,gnl->gn", b, inv, b)
+        total -= np.where(covered[None, :], fit, 0.0)
+        fits.append((a, inv, b, sh))
+    gbest = np.argmin(total, axis=0)
+    anyfit = np.array([any(f is not None and c[2][i] for f, c in zip(fits, complexes)) for i in range(n)])
+    best_sig = np.where(anyfit, sigmas[gbest // dvs.size], np.nan)
+    best_dv = np.where(anyfit, dvs[gbest % dvs.size], np.nan)
     cols = {"line_sigma_kms": best_sig, "line_dv_kms": best_dv}
     reasons = {}
-    for names, sel, covered, w, r in complexes:
+    rows_all = np.arange(n)
+    for (names, sel, covered, w, r), fitres in zip(complexes, fits):
         vals = {nm: np.full((3, n), np.nan) for nm in names}
-        if w is not None and covered.any():
-            for key in {(s, d) for s, d in zip(best_sig, best_dv)}:
-                rows = np.flatnonzero((best_sig == key[0]) & (best_dv == key[1]) & covered)
-                if rows.size == 0:
-                    continue
-                a = np.vstack([_gauss(wave[sel], [LINES[nm] for nm in names], key[0], key[1]),
-                               np.ones(sel.size), np.linspace(-1, 1, sel.size)])
-                coef, chi2, cov = _solve(a, r[rows], w[rows], shared and covered.all())
-                var = np.einsum("nkk->nk", cov)[:, : len(names)]
-                if iv is None:  # scale the unit-weight covariance by the residual variance
-                    dof = (w[rows] > 0).sum(axis=1) - a.shape[0]
-                    var = var * (chi2 / np.clip(dof, 1, None))[:, None]
-                for j, nm in enumerate(names):
-                    lam0 = np.mean(LINES[nm]) * (1 + key[1] / C_KMS)
-                    c_line = np.array([np.interp(lam0, wave[sel], cont[i, sel]) for i in rows])
-                    c_line = c_line + coef[:, -2] + coef[:, -1] * np.interp(lam0, wave[sel], np.linspace(-1, 1, sel.size))
-                    vals[nm][0, rows] = coef[:, j] * zfac[rows]
-                    vals[nm][1, rows] = np.sqrt(var[:, j]) * zfac[rows]
-                    with np.errstate(divide="ignore", invalid="ignore"):
-                        vals[nm][2, rows] = np.where(c_line > 0, coef[:, j] / c_line, np.nan)
+        if fitres is not None:
+            a, inv, b, sh = fitres
+            cov = inv[gbest] if sh else inv[gbest, rows_all]  # (n, k, k)
+            coef = np.einsum("nkl,nl->nk", cov, b[gbest, rows_all])
+            var = np.einsum("nkk->nk", cov)[:, : len(names)]
+            if iv is None:  # scale the unit-weight covariance by the residual variance
+                model = np.einsum("nk,nkp->np", coef, a[gbest])
+                chi2 = ((r - model) ** 2 * w).sum(axis=1)
+                dof = (w > 0).sum(axis=1) - a.shape[1]
+                var = var * (chi2 / np.clip(dof, 1, None))[:, None]
+            xs = np.linspace(-1, 1, sel.size)
+            dv0 = np.nan_to_num(best_dv)
+            for j, nm in enumerate(names):
+                lam0 = np.mean(LINES[nm]) * (1 + dv0 / C_KMS)
+                c_line = np.array([np.interp(lam0[i], wave[sel], cont[i, sel]) for i in range(n)])
+                c_line = c_line + coef[:, -2] + coef[:, -1] * np.interp(lam0, wave[sel], xs)
+                vals[nm][0] = np.where(covered, coef[:, j] * zfac, np.nan)
+                vals[nm][1] = np.where(covered, np.sqrt(var[:, j]) * zfac, np.nan)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    vals[nm][2] = np.where(covered & (c_line > 0), coef[:, j] / c_line, np.nan)
         for nm in names:
             if nm not in REPORTED:
                 continue
@@ -173,7 +171,5 @@ def measure_lines(wave_rest, flux, ivar=None, z=0.0, continuum=None, dv_max_kms:
     order = ["line_sigma_kms", "line_dv_kms"] + [c for nm in REPORTED for c in
                                                   (f"flux_{nm}", f"flux_{nm}_err", f"ew_{nm}")]
     df = pd.DataFrame({c: cols[c] for c in order})
-    none = ~np.isfinite(best)
-    df.loc[none, ["line_sigma_kms", "line_dv_kms"]] = np.nan
     df["reason"] = join_reasons(n, reasons)
     return df
