@@ -74,11 +74,9 @@ def _table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def sersic_mog(n: float) -> tuple[np.ndarray, np.ndarray]:
     """Amplitudes (sum 1) and widths σ_k (units of the half-light radius) of the Sérsic-n mixture."""
     log_n, amp, log_sig = _table()
-    x = float(np.clip(np.log(n), log_n[0], log_n[-1]))
-    j = min(int(np.searchsorted(log_n, x, side="right")) - 1, len(log_n) - 2)
-    t = (x - log_n[j]) / (log_n[j + 1] - log_n[j])
+    x = min(max(np.log(n), log_n[0]), log_n[-1])
+    step = log_n[1] - log_n[0]
+    j = min(int((x - log_n[0]) / step), len(log_n) - 2)
+    t = (x - log_n[j]) / step
     a = (1 - t) * amp[j] + t * amp[j + 1]
-    s = np.exp((1 - t) * log_sig[j] + t * log_sig[j + 1])
-    keep = a > 1e-5
-    a = a[keep] / a[keep].sum()
-    return a, s[keep]
+    return a / a.sum(), np.exp((1 - t) * log_sig[j] + t * log_sig[j + 1])
