@@ -141,7 +141,10 @@ def fit(spectrum, z=None, templates: str = "emiles", sigma_inst_kms: float | Non
     sig_fit, sig_err = float(pp.sol[1]), float(pp.error[1] * np.sqrt(pp.chi2))
     reasons = []
     sigma = np.sqrt(sig_fit**2 - d2) if sig_fit**2 > d2 else np.nan
-    if not np.isfinite(sigma):
+    if sig_fit > 950.0:  # pPXF's σ bound is 1000 km/s: the fit did not converge on a real σ
+        sigma = np.nan
+        reasons.append("sigma_star: fit ran to the 1000 km/s bound (no usable absorption features)")
+    elif not np.isfinite(sigma):
         reasons.append("sigma_star: below the instrumental resolution")
     elif sigma < 0.5 * np.median(sig_v):
         reasons.append("sigma_star: below half the instrumental σ, unreliable")
