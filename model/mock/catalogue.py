@@ -30,7 +30,7 @@ from model.mock.sfh import sfh_weights
 from model.mock.ssp import load_basis
 from model.science.wavelengths import air_to_vac
 
-__all__ = ["build_catalogue", "component_weights", "bpt_class", "BPT_CLASSES", "LINE_SIGMA_1E17"]
+__all__ = ["build_catalogue", "catalogue_rows", "component_weights", "bpt_class", "BPT_CLASSES", "LINE_SIGMA_1E17"]
 
 BPT_CLASSES = ("star-forming", "composite", "seyfert", "liner", "unclassified")
 LINE_SIGMA_1E17 = 2.0  # typical SDSS line-flux error; a BPT class needs all four lines ≥ 3σ
@@ -182,3 +182,13 @@ def build_catalogue(p: pd.DataFrame) -> pd.DataFrame:
     dn = sum(fib[c][:, None] * mstar[:, None] * formed_per_mstar[c][:, None] * unit[c]["dn"] for c in COMPONENTS)
     out["dn4000"] = dn[:, 1] / dn[:, 0]
     return out
+
+
+def catalogue_rows(seed: int, start: int, stop: int, **window) -> pd.DataFrame:
+    """Parameters and labels of galaxies ``start … stop-1``: one row per galaxy, no duplicate columns."""
+    from model.mock.population import draw_population
+
+    p = draw_population(seed, start, stop, **window)
+    lab = build_catalogue(p)
+    lab = lab.drop(columns=[c for c in lab.columns if c in p.columns])
+    return pd.concat([p.reset_index(drop=True), lab.reset_index(drop=True)], axis=1)

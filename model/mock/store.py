@@ -1,0 +1,245 @@
+"""The on-disk mock dataset: shards written atomically, a manifest, and a lazy reader.
+
+Layout of a dataset directory::
+
+    manifest.json        generator version, seed, n, shard size, window, grid, bands, counts, status
+    wavelength.npy       observed vacuum wavelength grid of the spectra (Å)
+    shard-00000/         labels.parquet (one row per galaxy: parameters + labels)
+                         images.npy (N,5,64,64) float32 nanomaggies, flux.npy, ivar.npy,
+                         flux_true.npy (N,3840) float32 1e-17 erg/s/cm²/Å — absent in catalogue-only mode
+
+A shard is written into ``shard-XXXXX.tmp/`` and renamed when complete, so an interrupted run
+never leaves a shard that reads as valid; readers ignore ``*.tmp``; a new run with the same
+parameters resumes by skipping complete shards. Galaxy ``i`` always has the same parameters and
+noise for a seed (``population``, ``render``), whatever the shard size.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from model.errors import BadInputError
+from model.mock import GENERATOR_VERSION
+from model.mock.noise import LOGLAM0, N_PIX, observed_grid
+from model.mock.photometry import BANDS
+from model.mock.population import check_window
+from model.mock.realcat import PAPER_WINDOW
+from model.mock.ssp import TEMPLATE_SETS
+
+__all__ = ["write_dataset", "MockDataset", "MANIFEST", "shard_name", "MAX_N"]
+
+MANIFEST = "manifest.json"
+MAX_N = 100_000_000
+ARRAYS = ("images", "flux", "ivar", "flux_true")
+
+
+def shard_name(k: int) -> str:
+    return f"shard-{k:05d}"
+
+
+def _config(n, seed, shard_size, catalogue_only, window, templates) -> dict:
+    return {"generator": "photospec.mock", "generator_version": GENERATOR_VERSION, "seed": int(seed), "n": int(n),
+            "shard_size": int(shard_size), "n_shards": -(-int(n) // int(shard_size)),
+            "catalogue_only": bool(catalogue_only), "window": dict(window), "templates": templates,
+            "bands": BANDS, "image_shape": [len(BANDS), 64, 64], "pixscale_arcsec": 0.396,
+            "image_unit": "nanomaggies per pixel",
+            "wavelength": {"loglam0": LOGLAM0, "dloglam": 1e-4, "n_pix": N_PIX, "unit": "Angstrom",
+                           "frame": "observed, vacuum"},
+            "flux_unit": "1e-17 erg s-1 cm-2 Angstrom-1"}
+
+
+def check_params(n, seed, shard_size, window, templates) -> None:
+    """BadInputError for impossible run parameters, before any work."""
+    if not isinstance(n, (int, np.integer)) or n <= 0:
+        raise BadInputError(f"--n {n}: the number of galaxies must be a positive integer")
+    if n > MAX_N:
+        raise BadInputError(f"--n {n}: more than {MAX_N:,} galaxies is not supported")
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise BadInputError(f"--seed {seed}: must be a non-negative integer")
+    if not isinstance(shard_size, (int, np.integer)) or shard_size <= 0:
+        raise BadInputError(f"--shard-size {shard_size}: must be a positive integer")
+    if templates not in TEMPLATE_SETS:
+        raise BadInputError(f"--templates {templates!r}: unknown template set; known: {', '.join(TEMPLATE_SETS)}")
+    check_window(window["z_min"], window["z_max"], window["r_petro_max"])
+
+
+def _write_json(path: Path, obj: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=1))
+    tmp.replace(path)
+
+
+def _complete_shards(out: Path) -> set[int]:
+    done = set()
+    for d in out.glob("shard-*"):
+        if d.is_dir() and not d.name.endswith(".tmp") and (d / "labels.parquet").exists():
+            done.add(int(d.name.split("-")[1]))
+    return done
+
+
+def _render_shard(rows: pd.DataFrame, tmp: Path) -> None:
+    from model.mock.render import batch_spectral_labels, galaxy_rng, render_image_for
+    from model.mock.spectra import noiseless_spectrum, observe
+
+    n = len(rows)
+    flux_true = np.empty((n, N_PIX), np.float32)
+    flux = np.empty_like(flux_true)
+    ivar = np.empty_like(flux_true)
+    images = np.empty((n, len(BANDS), 64, 64), np.float32)
+    psf = np.empty(n)
+    for j, row in enumerate(rows.to_dict("records")):
+        rng = galaxy_rng(row["seed"], row["galaxy_id"])
+        flux_true[j] = noiseless_spectrum(row)
+        flux[j], ivar[j] = observe(flux_true[j], row["spec_depth"], rng)
+        images[j], psf[j] = render_image_for(row, rng)
+    labels = batch_spectral_labels(flux_true, flux, ivar, rows["z"].to_numpy(float))
+    labels["psf_fwhm_r"] = psf
+    for name, arr in zip(ARRAYS, (images, flux, ivar, flux_true)):
+        np.save(tmp / f"{name}.npy", arr)
+    return labels
+
+
+def write_dataset(out, n: int, seed: int = 0, shard_size: int | None = None, catalogue_only: bool = False,
+                  window: dict | None = None, templates: str = "bc03_miles", progress: bool = True) -> dict:
+    """Write (or resume) a mock dataset; return its manifest."""
+    from tqdm.auto import tqdm
+
+    from model.mock.catalogue import catalogue_rows
+
+    window = dict(PAPER_WINDOW if window is None else window)
+    shard_size = shard_size or (100_000 if catalogue_only else 1000)
+    check_params(n, seed, shard_size, window, templates)
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise BadInputError(f"{out}: exists and is not a directory")
+    cfg = _config(n, seed, shard_size, catalogue_only, window, templates)
+    mpath = out / MANIFEST
+    if mpath.exists():
+        try:
+            old = json.loads(mpath.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise BadInputError(f"{mpath}: unreadable manifest ({exc}); remove the directory to start again")
+        diff = [k for k in cfg if old.get(k) != cfg[k]]
+        if diff:
+            raise BadInputError(f"{out}: holds a dataset with different {', '.join(diff)}; "
+                                f"choose another --out or remove it")
+    elif out.exists() and any(out.iterdir()):
+        raise BadInputError(f"{out}: not empty and has no {MANIFEST}; choose an empty or new directory")
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in out.glob("shard-*.tmp"):
+        shutil.rmtree(stale)
+    np.save(out / "wavelength.npy", observed_grid())
+    created = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    man = dict(cfg, created=created, status="in_progress", counts={"galaxies": 0, "shards": 0})
+    if mpath.exists():
+        man["created"] = json.loads(mpath.read_text()).get("created", created)
+    _write_json(mpath, man)
+
+    done = _complete_shards(out)
+    todo = [k for k in range(cfg["n_shards"]) if k not in done]
+    bar = tqdm(total=n, initial=n - sum(min(shard_size, n - k * shard_size) for k in todo),
+               unit="gal", disable=not progress, desc="mock")
+    for k in todo:
+        start, stop = k * shard_size, min((k + 1) * shard_size, n)
+        tmp = out / (shard_name(k) + ".tmp")
+        tmp.mkdir()
+        rows = catalogue_rows(seed, start, stop, **window)
+        if not catalogue_only:
+            extra = _render_shard(rows, tmp)
+            rows = pd.concat([rows, extra], axis=1)
+        rows.to_parquet(tmp / "labels.parquet", index=False)
+        tmp.rename(out / shard_name(k))
+        bar.update(stop - start)
+    bar.close()
+    man.update(status="complete", counts={"galaxies": int(n), "shards": cfg["n_shards"]},
+               finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    _write_json(mpath, man)
+    return man
+
+
+class MockDataset:
+    """Read a mock dataset lazily: labels from parquet, arrays memory-mapped per shard."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        mp = self.path / MANIFEST
+        if not mp.exists():
+            raise BadInputError(f"{self.path}: no {MANIFEST}; not a mock dataset")
+        try:
+            self.manifest = json.loads(mp.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise BadInputError(f"{mp}: unreadable manifest ({exc})") from exc
+        if self.manifest.get("generator") != "photospec.mock":
+            raise BadInputError(f"{mp}: not written by photospec.mock")
+        self.shards = sorted(_complete_shards(self.path))
+        import pyarrow.parquet as pq
+
+        self._counts = np.array([pq.ParquetFile(self._shard(k) / "labels.parquet").metadata.num_rows
+                                 for k in self.shards], dtype=np.int64)
+        self._offsets = np.concatenate([[0], np.cumsum(self._counts)])
+
+    def _shard(self, k: int) -> Path:
+        return self.path / shard_name(k)
+
+    def __len__(self) -> int:
+        return int(self._offsets[-1])
+
+    @property
+    def complete(self) -> bool:
+        return self.manifest.get("status") == "complete"
+
+    @property
+    def catalogue_only(self) -> bool:
+        return bool(self.manifest.get("catalogue_only"))
+
+    @cached_property
+    def wavelength(self) -> np.ndarray:
+        return np.load(self.path / "wavelength.npy")
+
+    @cached_property
+    def labels(self) -> pd.DataFrame:
+        """All rows of the complete shards, in galaxy order."""
+        parts = [pd.read_parquet(self._shard(k) / "labels.parquet") for k in self.shards]
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+    def label_files(self) -> list[Path]:
+        """The parquet files (for ``dask.dataframe.read_parquet``)."""
+        return [self._shard(k) / "labels.parquet" for k in self.shards]
+
+    def _locate(self, i: int):
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"galaxy {i} out of range for {len(self)} galaxies")
+        i = i % len(self)
+        s = int(np.searchsorted(self._offsets, i, side="right") - 1)
+        return self.shards[s], i - int(self._offsets[s])
+
+    def get(self, i: int) -> dict:
+        """``image``, ``flux``, ``ivar``, ``flux_true``, ``wavelength`` and ``labels`` (dict) of galaxy i."""
+        k, j = self._locate(i)
+        d = self._shard(k)
+        row = pd.read_parquet(d / "labels.parquet").iloc[j]
+        if self.catalogue_only:
+            return self.render_row(row)
+        arrays = {name: np.load(d / f"{name}.npy", mmap_mode="r")[j] for name in ARRAYS}
+        return {"image": arrays["images"], "flux": arrays["flux"], "ivar": arrays["ivar"],
+                "flux_true": arrays["flux_true"], "wavelength": self.wavelength, "labels": row.to_dict()}
+
+    def arrays(self, k: int) -> dict:
+        """The memory-mapped arrays of shard ``k`` (complete mode)."""
+        if self.catalogue_only:
+            raise BadInputError(f"{self.path}: catalogue-only dataset has no arrays; use render_row")
+        return {name: np.load(self._shard(k) / f"{name}.npy", mmap_mode="r") for name in ARRAYS}
+
+    @staticmethod
+    def render_row(row, image: bool = True) -> dict:
+        """Regenerate a galaxy (image, spectra, labels) from its catalogue row."""
+        from model.mock.render import render_row
+
+        return render_row(row, image=image)
