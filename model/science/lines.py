@@ -40,14 +40,18 @@ REPORTED = ("oii_3727", "hbeta", "oiii_4959", "oiii_5007", "oi_6300", "halpha", 
             "sii_6717", "sii_6731")
 COMPLEXES = (("oii_3727",), ("hbeta",), ("oiii_4959", "oiii_5007"), ("oi_6300", "oi_6363"),
              ("nii_6548", "halpha", "nii_6584"), ("sii_6717", "sii_6731"))
-SIGMA_GRID_KMS = (50.0, 65.0, 80.0, 100.0, 125.0, 160.0, 200.0, 260.0, 340.0)
+SIGMA_GRID_KMS = (45.0, 55.0, 67.0, 82.0, 100.0, 122.0, 150.0, 183.0, 224.0, 274.0, 335.0, 410.0)
 WINDOW_PAD = 28.0  # Å either side of a complex
 
 
-def _designs(wave, names, sigmas, dvs):
-    """Design matrices for every (σ, Δv) grid point: (G, k, p) = Gaussians + constant + slope."""
-    sig = np.repeat(sigmas, dvs.size)[:, None, None]
-    dv = np.tile(dvs, sigmas.size)[:, None, None]
+def _designs(wave, names, sigmas, dvs, paired=False):
+    """Design matrices (G, k, p) = Gaussians + constant + slope, for every (σ, Δv) of the outer grid
+    or, with ``paired``, for each pair ``(sigmas[i], dvs[i])``."""
+    if paired:
+        sig, dv = np.asarray(sigmas)[:, None, None], np.asarray(dvs)[:, None, None]
+    else:
+        sig = np.repeat(sigmas, dvs.size)[:, None, None]
+        dv = np.tile(dvs, sigmas.size)[:, None, None]
     rows = []
     for nm in names:
         lams = np.asarray(LINES[nm])[None, :, None]
@@ -58,6 +62,25 @@ def _designs(wave, names, sigmas, dvs):
     base = np.broadcast_to(np.vstack([np.ones(wave.size), np.linspace(-1, 1, wave.size)]),
                            (sig.shape[0], 2, wave.size))
     return np.concatenate([np.stack(rows, axis=1), base], axis=1)
+
+
+def _refine(x, y, j):
+    """Vertex of the parabola through (x[j-1..j+1], y[:, j-1..j+1]) per row; x[j] at the grid edges."""
+    out = x[j].astype(float)
+    inner = (j > 0) & (j < x.size - 1)
+    if not inner.any():
+        return out
+    i = np.flatnonzero(inner)
+    jj = j[i]
+    x0, x1, x2 = x[jj - 1], x[jj], x[jj + 1]
+    y0, y1, y2 = y[i, jj - 1], y[i, jj], y[i, jj + 1]
+    den = (x0 - x1) * (x0 - x2) * (x1 - x2)
+    a = (x2 * (y1 - y0) + x1 * (y0 - y2) + x0 * (y2 - y1)) / den
+    b = (x2**2 * (y0 - y1) + x1**2 * (y2 - y0) + x0**2 * (y1 - y2)) / den
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v = np.where(a > 0, -b / (2 * a), x1)
+    out[i] = np.clip(v, x0, x2)
+    return out
 
 
 def _normal(a, w, shared):
@@ -134,20 +157,25 @@ def measure_lines(wave_rest, flux, ivar=None, z=0.0, continuum=None, dv_max_kms:
         fits.append((a, inv, b, sh))
     gbest = np.argmin(total, axis=0)
     anyfit = np.array([any(f is not None and c[2][i] for f, c in zip(fits, complexes)) for i in range(n)])
-    best_sig = np.where(anyfit, sigmas[gbest // dvs.size], np.nan)
-    best_dv = np.where(anyfit, dvs[gbest % dvs.size], np.nan)
+    js, jv = gbest // dvs.size, gbest % dvs.size
+    grid = total.reshape(sigmas.size, dvs.size, n)
+    best_sig = np.exp(_refine(np.log(sigmas), grid.transpose(0, 2, 1)[:, np.arange(n), jv].T, js))
+    best_dv = _refine(dvs, grid[js, :, np.arange(n)], jv)
+    best_sig = np.where(anyfit, best_sig, np.nan)
+    best_dv = np.where(anyfit, best_dv, np.nan)
     cols = {"line_sigma_kms": best_sig, "line_dv_kms": best_dv}
     reasons = {}
-    rows_all = np.arange(n)
     for (names, sel, covered, w, r), fitres in zip(complexes, fits):
         vals = {nm: np.full((3, n), np.nan) for nm in names}
         if fitres is not None:
-            a, inv, b, sh = fitres
-            cov = inv[gbest] if sh else inv[gbest, rows_all]  # (n, k, k)
-            coef = np.einsum("nkl,nl->nk", cov, b[gbest, rows_all])
+            # final linear fit at each spectrum's refined (σ, Δv)
+            a = _designs(wave[sel], names, np.nan_to_num(best_sig, nan=100.0), np.nan_to_num(best_dv), paired=True)
+            ata = np.einsum("nkp,np,nlp->nkl", a, w, a)
+            cov = np.linalg.pinv(ata)
+            coef = np.einsum("nkl,nl->nk", cov, np.einsum("nkp,np->nk", a, w * r))
             var = np.einsum("nkk->nk", cov)[:, : len(names)]
             if iv is None:  # scale the unit-weight covariance by the residual variance
-                model = np.einsum("nk,nkp->np", coef, a[gbest])
+                model = np.einsum("nk,nkp->np", coef, a)
                 chi2 = ((r - model) ** 2 * w).sum(axis=1)
                 dof = (w > 0).sum(axis=1) - a.shape[1]
                 var = var * (chi2 / np.clip(dof, 1, None))[:, None]

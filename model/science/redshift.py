@@ -89,7 +89,8 @@ def fit_redshift(wave_obs, flux, ivar=None, zmin: float = 0.0, zmax: float = 1.0
     ww = w[:1] if shared else w
     a = fftconvolve(ww[:, None, :], prod[None], axes=-1)[..., idx].reshape(ww.shape[0], k, k, -1)
     a = np.moveaxis(a, -1, 1)  # (m, S, k, k)
-    a = a + 1e-9 * np.trace(a, axis1=-2, axis2=-1)[..., None, None] * np.eye(k)
+    tr = np.trace(a, axis1=-2, axis2=-1)[..., None, None]
+    a = a + (1e-9 * tr + (tr <= 0)) * np.eye(k)  # rows with no usable pixel: identity, then rejected
     bt = np.moveaxis(b, -1, 1)  # (n, S, k)
     if shared:
         ainv = np.linalg.pinv(a[0])
