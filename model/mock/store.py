@@ -114,7 +114,8 @@ def write_dataset(out, n: int, seed: int = 0, shard_size: int | None = None, cat
     from model.mock.catalogue import catalogue_rows
 
     window = dict(PAPER_WINDOW if window is None else window)
-    shard_size = shard_size or (100_000 if catalogue_only else 1000)
+    if shard_size is None:
+        shard_size = 100_000 if catalogue_only else 1000
     check_params(n, seed, shard_size, window, templates)
     out = Path(out)
     if out.exists() and not out.is_dir():
