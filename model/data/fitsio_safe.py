@@ -31,7 +31,7 @@ __all__ = ["HDUInfo", "scan_fits", "open_scanned", "open_fits", "read_bintable",
 BLOCK = 2880
 MAX_HEADER_BLOCKS = 2000  # 5.8 MB of cards: far beyond any real header
 MAX_HDUS = 1000
-MAX_DECOMPRESSED = 512 * 2**20  # an SDSS frame is 12.4 MB decompressed
+MAX_DECOMPRESSED = 128 * 2**20  # an SDSS frame is 12.4 MB decompressed
 _BITPIX = {8, 16, 32, 64, -32, -64}
 
 

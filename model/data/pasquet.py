@@ -24,7 +24,8 @@ __all__ = ["PasquetCube", "read_pasquet", "LABEL_FIELDS"]
 
 LABEL_FIELDS = ("specObjID", "z", "EBV")
 IMAGE_SHAPE = (64, 64, 5)
-MAX_LOAD_BYTES = 4 * 2**30  # a compressed cube cannot be memory-mapped; refuse to inflate more than this
+MAX_LOAD_BYTES = 2**30  # a compressed cube cannot be memory-mapped; refuse to inflate more than this
+MAX_LABEL_BYTES = 512 * 2**20  # the real labels table is ~0.1 GB
 
 
 @dataclass
@@ -117,7 +118,8 @@ def read_pasquet(path, mmap: bool = True, max_load_bytes: int = MAX_LOAD_BYTES) 
                 raise BadInputError(f"{label}: labels lack field {f} (have: {', '.join(ldtype.names)})")
         if tuple(lshape) != (shape[0],):
             raise BadInputError(f"{label}: labels have shape {lshape}, expected ({shape[0]},) to match cube")
-        _check_size(linfo, lshape, ldtype, lhlen, label, "labels")
+        if _check_size(linfo, lshape, ldtype, lhlen, label, "labels") > MAX_LABEL_BYTES:
+            raise BadInputError(f"{label}: labels declare more than {MAX_LABEL_BYTES} bytes; refusing to load")
         try:
             with zf.open(names["labels"]) as fh:
                 labels = np.lib.format.read_array(fh, allow_pickle=False)

@@ -156,9 +156,9 @@ def make_cutout(frames, ra: float, dec: float, size: int = 64, psfield=None, ali
         raise BadInputError(f"align must be 'nearest' or 'shift', got {align!r}")
     if not (np.isfinite(ra) and np.isfinite(dec) and -90 <= dec <= 90):
         raise BadInputError(f"RA={ra}, Dec={dec} is not a sky position")
-    if psfield is None and isinstance(frames, (str, Path)):
+    if isinstance(frames, (str, Path)):
         paths = find_frames(frames, ra, dec)
-        psfield = find_psfield(frames, paths["r"])
+        psfield = find_psfield(frames, paths["r"]) if psfield is None else psfield
         frames = paths
     loaded = load_frames(frames)
     ps = psfield if isinstance(psfield, PSField) or psfield is None else read_psfield(psfield)

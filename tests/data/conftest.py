@@ -127,14 +127,14 @@ def make_field(tmp_path):
     RA, Dec = 150, 2 (the frame centre: pixel x=150, y=100 of 300×200).
     """
 
-    def make(bands="ugriz", bz2=False, psfield=True, name="field", **kw):
+    def make(bands="ugriz", bz2=False, psfield=True, name="field", field="0136", **kw):
         d = tmp_path / name
-        d.mkdir()
+        d.mkdir(exist_ok=True)
         for i, b in enumerate(bands):
             ext = ".fits.bz2" if bz2 else ".fits"
-            _write_frame(d / f"frame-{b}-002583-2-0136{ext}", b, shift=(0.3 * i, -0.2 * i), seed=i, **kw)
+            _write_frame(d / f"frame-{b}-002583-2-{field}{ext}", b, shift=(0.3 * i, -0.2 * i), seed=i, **kw)
         if psfield:
-            _write_psfield(d / "psField-002583-2-0136.fit")
+            _write_psfield(d / f"psField-002583-2-{field}.fit")
         return d
 
     return make

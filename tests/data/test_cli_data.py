@@ -48,12 +48,12 @@ def test_cutout_command(make_field, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv, match", [
-    (["--ra", "150", "--dec", "2.02"], r"runs off frame-u-002583-2-0136.fits.bz2: needs pixels"),
+    (["--ra", "150", "--dec", "2.02"], r"runs off frame-u-002583-2-0136.fits: needs pixels"),
     (["--ra", "150", "--dec", "2", "--size", "4"], "--size 4: expected 8..1024"),
     (["--ra", "nan", "--dec", "2"], "is not a sky position"),
 ])
 def test_cutout_command_errors(make_field, tmp_path, capsys, argv, match):
-    d = make_field(bz2=True)
+    d = make_field()
     rc = main(["cutout", "--frames", str(d), *argv, "--out", str(tmp_path / "c.fits")])
     err = capsys.readouterr().err.strip()
     assert rc == 1 and len(err.splitlines()) == 1 and re.search(match, err), err

@@ -127,6 +127,14 @@ def test_shift_alignment_centres_every_band(make_field):
         assert _centroid(img) == pytest.approx((32, 32), abs=0.2)
 
 
+def test_directory_with_two_fields_picks_the_one_holding_the_target(make_field):
+    d = make_field(field="0136")
+    make_field(field="0137", ra0=150.05)
+    c = make_cutout(d, 150.05, 2.0)
+    assert all("-0137." in f for f in c.files) and c.meta["psfield"].endswith("psField-002583-2-0137.fit")
+    assert make_cutout(d, 150.0, 2.0).files[0].endswith("frame-u-002583-2-0136.fits")
+
+
 def test_missing_band_and_frames(make_field, tmp_path):
     d = make_field(bands="ugri")
     with pytest.raises(BadInputError, match=r"no frame for band z in .*field"):
