@@ -68,16 +68,17 @@ def read_frame(path: str | Path, max_rows: int | None = None) -> tuple[np.ndarra
     return img, dict(hdr)
 
 
-def clipped_sigma(pixels: np.ndarray, nsig: float = 3.0, iters: int = 4) -> np.ndarray:
+def clipped_sigma(pixels: np.ndarray, nsig: float = 3.0, iters: int = 5) -> np.ndarray:
     """Iterative nsig-clipped standard deviation along the last axis (any leading shape)."""
     x = np.asarray(pixels, dtype=np.float64)
-    mask = np.ones(x.shape, dtype=bool)
+    centre = np.median(x, axis=-1, keepdims=True)
+    sd = x.std(axis=-1, keepdims=True)
     for _ in range(iters):
-        xm = np.where(mask, x, np.nan)
-        med = np.nanmedian(xm, axis=-1, keepdims=True)
-        sd = np.nanstd(xm, axis=-1, keepdims=True)
-        mask = np.abs(x - med) < nsig * sd
-    return np.nanstd(np.where(mask, x, np.nan), axis=-1)
+        keep = np.abs(x - centre) < nsig * sd
+        n = np.maximum(keep.sum(-1, keepdims=True), 2)
+        centre = np.where(keep, x, 0).sum(-1, keepdims=True) / n
+        sd = np.sqrt(np.where(keep, (x - centre) ** 2, 0).sum(-1, keepdims=True) / (n - 1))
+    return sd[..., 0]
 
 
 def cutout_noise(cutouts: np.ndarray, empty_frac: float = 0.005) -> tuple[float, int]:
@@ -236,7 +237,7 @@ def render_reference(components, conditions, oversample: int = 5) -> np.ndarray:
     """Naive noiseless renderer, independent of the Gaussian-mixture path (for tests and benchmarks).
 
     Evaluates the exact Sérsic profile ``exp(-b_n ((r/r_s)^{1/n} - 1))`` on an ``oversample``×
-    finer grid, truncated at 8 r_s, with r_s chosen so the truncated profile's half-light radius is
+    finer grid (cusp softened within half a sub-pixel), truncated at 8 r_s, with r_s chosen so the truncated profile's half-light radius is
     ``r_e``; convolves each band with the two-Gaussian PSF by FFT and bins the sub-pixels.
     """
     from scipy.optimize import brentq
@@ -261,7 +262,9 @@ def render_reference(components, conditions, oversample: int = 5) -> np.ndarray:
         n = comp["sersic_n"]
         rs = comp["r_e_arcsec"] / brentq(lambda t: sersic_enclosed(n, t) - 0.5, 1e-4, R_TRUNC)
         c, s = np.cos(np.radians(comp["pa_deg"])), np.sin(np.radians(comp["pa_deg"]))
-        r = np.hypot(c * x + s * y, (-s * x + c * y) / comp["q"]) / rs
+        # the cusp is softened below half a sub-pixel (a sample at r = 0 would stand for the
+        # whole sub-pixel); the PSF erases anything that small
+        r = np.hypot(np.hypot(c * x + s * y, (-s * x + c * y) / comp["q"]), 0.5 * step) / rs
         from scipy.special import gammaincinv
 
         prof = np.where(r <= R_TRUNC, np.exp(-gammaincinv(2 * n, 0.5) * (r ** (1 / n) - 1)), 0.0)
