@@ -3,7 +3,8 @@
 Each galaxy component (bulge, disk, …) is a Sérsic profile written as a mixture of Gaussians
 (:mod:`model.mock.image_sersic`, after Hogg & Lang 2013). Its Fourier transform, times the
 per-band two-Gaussian SDSS PSF (:mod:`model.mock.imaging_conditions`) and the pixel's box
-(sinc), is evaluated on a 128×128 frequency grid and brought back with one inverse FFT per band:
+(sinc), is evaluated on a 96×96 frequency grid (128×128 when r_e > 6″) and brought back with
+one inverse FFT per band:
 PSF convolution and pixel integration are exact for the mixture, and the component's colour is
 just a different flux per band, so bulge and disk with different stellar populations give
 colour gradients. Noise: Gaussian sky/read noise with the per-band sky σ plus source shot noise
@@ -13,7 +14,9 @@ are scattered at the real field's surface density.
 Conventions: ``image[band, y, x]`` with bands u, g, r, i, z; the galaxy centre is pixel
 (32, 32); ``dx_arcsec`` moves along +x (columns), ``dy_arcsec`` along +y (rows); ``pa_deg`` is
 the major axis angle from +x towards +y; ``r_e_arcsec`` is the half-light radius along the
-*major* axis (circularised radius = r_e √q); the stamp is sky-subtracted.
+*major* axis (circularised radius = r_e √q) of the drawn profile (Sérsic truncated at 8 r_e and
+rescaled so its half-light radius is exactly r_e); ``r_e_arcsec = 0`` is a point source; the
+stamp is sky-subtracted.
 """
 
 from __future__ import annotations

@@ -123,6 +123,12 @@ class ImagingConditions:
         neff = psf_neff_unit(ratio, self.psf_b) * self.psf_sigma1_arcsec**2
         return FWHM_PER_SIGMA * np.sqrt(neff / (4.0 * np.pi))
 
+    def as_record(self) -> dict[str, float]:
+        """Flat per-band numbers for a catalogue row: psf_fwhm_<b> (arcsec), sky_sigma_<b> (nmgy/pixel)."""
+        rec = {f"psf_fwhm_{b}": float(v) for b, v in zip(self.bands, self.fwhm_arcsec)}
+        rec.update({f"sky_sigma_{b}": float(v) for b, v in zip(self.bands, self.sky_sigma_nmgy)})
+        return rec
+
     def psf_profile(self, r_arcsec, band: int) -> np.ndarray:
         """Normalised PSF surface density (per arcsec²) at radius r in one band."""
         r2 = np.asarray(r_arcsec, float) ** 2

@@ -213,6 +213,8 @@ def test_sample_conditions_distribution():
     np.testing.assert_allclose(corr.mean(), CALIBRATION["fwhm_corr"], atol=0.06)
     assert all(d.neighbour_density > 0 for d in draws[:5])
     assert sample_conditions(rng, neighbours=False).neighbour_density == 0
+    rec = draws[0].as_record()
+    assert rec["psf_fwhm_r"] == pytest.approx(fwhm[0, 2]) and rec["sky_sigma_z"] == pytest.approx(sky[0, 4])
     with pytest.raises(BadInputError, match="Generator"):
         sample_conditions(3)
 
