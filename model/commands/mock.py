@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from model.errors import BadInputError
@@ -21,6 +22,8 @@ def register(sub) -> None:
     p.add_argument("--z-max", type=float, default=0.15, help="upper redshift of the window (default 0.15)")
     p.add_argument("--r-max", type=float, default=17.77, help="Petrosian r limit (default 17.77)")
     p.add_argument("--templates", default="bc03_miles", help="SSP template set (bc03_miles)")
+    p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
+                   help="processes writing shards in parallel (default: 2 or the number of CPUs if fewer)")
     p.add_argument("--validate", action="store_true", help="write the mock-vs-real validation report")
     p.add_argument("--report", type=Path, default=None, help="report directory (default OUT/validation or ./mock-validation)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -38,7 +41,7 @@ def _run(args) -> int:
 
         man = write_dataset(args.out, args.n, seed=args.seed, shard_size=args.shard_size,
                             catalogue_only=args.catalogue_only, window=window, templates=args.templates,
-                            progress=not args.quiet)
+                            progress=not args.quiet, workers=args.workers)
         print(f"{man['counts']['galaxies']} galaxies in {man['counts']['shards']} shards → {args.out}")
     if args.validate:
         from model.mock.validate import validation_report

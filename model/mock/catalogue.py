@@ -63,6 +63,12 @@ def _rest_tables():
     return out, l5500
 
 
+@lru_cache(maxsize=1)
+def _abs_r_table():
+    """The z = 0 slice of the photometry table, r band only (absolute magnitudes)."""
+    return np.ascontiguousarray(photometry_table()[:2, :, :, :, 2:3])
+
+
 def bpt_class(ha, hb, o3, n2):
     """BPT class from [N II]/Hα and [O III]/Hβ (Kauffmann 2003, Kewley 2001, Schawinski 2007)."""
     ok = np.minimum.reduce([ha, hb, o3, n2]) >= 3 * LINE_SIGMA_1E17
@@ -101,7 +107,7 @@ def build_catalogue(p: pd.DataFrame) -> pd.DataFrame:
         lam = (w * living).sum(1)
         lw = w * (l5500[mi[0]] * (1 - mi[1])[:, None] + l5500[mi[0] + 1] * mi[1][:, None])
         unit[c] = dict(w=w, lam=lam, mi=mi, ei=ei, lw=lw, living=living,
-                       abs=contract(table, zero_z, ei, mi, w),
+                       abs=contract(_abs_r_table(), zero_z, ei, mi, w),
                        app=contract(table, zi, ei, mi, w) / dist2[:, None],
                        dn=contract(dn_tab, zero_z, ei, mi, w))
 
@@ -142,7 +148,7 @@ def build_catalogue(p: pd.DataFrame) -> pd.DataFrame:
         out[f"mag_{b}"] = -2.5 * np.log10(total[:, k])
         out[f"fibermag_{b}"] = -2.5 * np.log10(fibre[:, k])
     abs_flux = sum(mstar[:, None] * formed_per_mstar[c][:, None] * unit[c]["abs"] for c in COMPONENTS)
-    out["abs_mag_r"] = -2.5 * np.log10(abs_flux[:, 2])
+    out["abs_mag_r"] = -2.5 * np.log10(abs_flux[:, 0])
     out["fibre_frac_bulge"] = fib["bulge"]
     out["fibre_frac_disk"] = fib["disk"]
     out["fibre_frac_point"] = fib_agn

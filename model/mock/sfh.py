@@ -13,12 +13,15 @@ each age bin of :data:`model.mock.ssp.AGE_EDGES` per unit total mass formed.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+from numba import njit
 
 __all__ = ["sfh_weights", "BURST_WIDTH_GYR"]
 
 BURST_WIDTH_GYR = 0.1
-_N_SUB = 6
+_N_SUB = 4
 
 
 def _sub_ages(edges_gyr: np.ndarray):
@@ -35,6 +38,25 @@ def _overlap(edges: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     lo = np.maximum(edges[None, :-1], a[:, None])
     hi = np.minimum(edges[None, 1:], b[:, None])
     return np.clip(hi - lo, 0.0, None)
+
+
+@njit(cache=True)
+def _binned_delayed_tau(t, dt, n_sub, t_form, tau, t_quench, tau_q, out):
+    n, n_bins = out.shape
+    for g in range(n):
+        for b in range(n_bins):
+            acc = 0.0
+            if t[b * n_sub] >= t_form[g]:
+                break  # bins are ordered by age: nothing formed this long ago
+            for k in range(b * n_sub, (b + 1) * n_sub):
+                s = t_form[g] - t[k]
+                if s <= 0.0:
+                    continue
+                v = s * math.exp(-s / tau[g])
+                if t[k] < t_quench[g]:
+                    v *= math.exp(-(t_quench[g] - t[k]) / tau_q[g])
+                acc += v * dt[k]
+            out[g, b] = acc
 
 
 def sfh_weights(edges_yr, t_form, tau, t_quench=None, tau_q=None, burst_frac=None, burst_age=None,
@@ -63,12 +85,8 @@ def sfh_weights(edges_yr, t_form, tau, t_quench=None, tau_q=None, burst_frac=Non
     burst_age = zeros if burst_age is None else np.asarray(burst_age, float)
 
     t, dt = _sub_ages(edges)
-    s = t_form[:, None] - t[None, :]
-    sfr = np.where(s > 0, s * np.exp(-np.clip(s, 0, None) / tau[:, None]), 0.0)
-    quenched = t[None, :] < t_quench[:, None]
-    sfr = np.where(quenched, sfr * np.exp(-(t_quench[:, None] - t[None, :]) / tau_q[:, None]), sfr)
-    mass_sub = sfr * dt[None, :]
-    w = mass_sub.reshape(n, len(edges) - 1, _N_SUB).sum(axis=2)
+    w = np.zeros((n, len(edges) - 1))
+    _binned_delayed_tau(t, dt, _N_SUB, t_form, tau, t_quench, tau_q, w)
     # a galaxy formed so recently that no sub-sample caught it: put its mass in its first bin
     tot = w.sum(axis=1)
     empty = tot <= 0

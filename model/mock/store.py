@@ -106,17 +106,36 @@ def _render_shard(rows: pd.DataFrame, tmp: Path) -> None:
     return labels
 
 
-def write_dataset(out, n: int, seed: int = 0, shard_size: int | None = None, catalogue_only: bool = False,
-                  window: dict | None = None, templates: str = "bc03_miles", progress: bool = True) -> dict:
-    """Write (or resume) a mock dataset; return its manifest."""
-    from tqdm.auto import tqdm
-
+def _make_shard(out: str, k: int, seed: int, start: int, stop: int, window: dict, catalogue_only: bool) -> int:
+    """Write shard ``k`` (galaxies start … stop-1) into ``shard-k.tmp`` and rename it; return its size."""
     from model.mock.catalogue import catalogue_rows
+
+    out = Path(out)
+    tmp = out / (shard_name(k) + ".tmp")
+    tmp.mkdir()
+    rows = catalogue_rows(seed, start, stop, **window)
+    if not catalogue_only:
+        rows = pd.concat([rows, _render_shard(rows, tmp)], axis=1)
+    rows.to_parquet(tmp / "labels.parquet", index=False)
+    tmp.rename(out / shard_name(k))
+    return stop - start
+
+
+def write_dataset(out, n: int, seed: int = 0, shard_size: int | None = None, catalogue_only: bool = False,
+                  window: dict | None = None, templates: str = "bc03_miles", progress: bool = True,
+                  workers: int = 1) -> dict:
+    """Write (or resume) a mock dataset; return its manifest.
+
+    ``workers`` > 1 writes shards in that many processes (the data do not depend on it).
+    """
+    from tqdm.auto import tqdm
 
     window = dict(PAPER_WINDOW if window is None else window)
     if shard_size is None:
         shard_size = 100_000 if catalogue_only else 1000
     check_params(n, seed, shard_size, window, templates)
+    if not isinstance(workers, (int, np.integer)) or workers < 1:
+        raise BadInputError(f"--workers {workers}: must be a positive integer")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise BadInputError(f"{out}: exists and is not a directory")
@@ -147,17 +166,17 @@ def write_dataset(out, n: int, seed: int = 0, shard_size: int | None = None, cat
     todo = [k for k in range(cfg["n_shards"]) if k not in done]
     bar = tqdm(total=n, initial=n - sum(min(shard_size, n - k * shard_size) for k in todo),
                unit="gal", disable=not progress, desc="mock")
-    for k in todo:
-        start, stop = k * shard_size, min((k + 1) * shard_size, n)
-        tmp = out / (shard_name(k) + ".tmp")
-        tmp.mkdir()
-        rows = catalogue_rows(seed, start, stop, **window)
-        if not catalogue_only:
-            extra = _render_shard(rows, tmp)
-            rows = pd.concat([rows, extra], axis=1)
-        rows.to_parquet(tmp / "labels.parquet", index=False)
-        tmp.rename(out / shard_name(k))
-        bar.update(stop - start)
+    jobs = [(str(out), k, seed, k * shard_size, min((k + 1) * shard_size, n), window, catalogue_only) for k in todo]
+    if workers > 1 and len(jobs) > 1:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
+            for fut in as_completed([pool.submit(_make_shard, *j) for j in jobs]):
+                bar.update(fut.result())
+    else:
+        for j in jobs:
+            bar.update(_make_shard(*j))
     bar.close()
     man.update(status="complete", counts={"galaxies": int(n), "shards": cfg["n_shards"]},
                finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
