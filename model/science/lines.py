@@ -91,7 +91,7 @@ def _normal(a, w, shared):
 
 
 def measure_lines(wave_rest, flux, ivar=None, z=0.0, continuum=None, dv_max_kms: float = 240.0,
-                  dv_step_kms: float = 40.0) -> pd.DataFrame:
+                  dv_step_kms: float = 60.0) -> pd.DataFrame:
     """Fluxes, errors and equivalent widths of the strong optical emission lines.
 
     Parameters
