@@ -1,0 +1,96 @@
+"""The picked galaxy's 5×64×64 ugriz cutout: Lupton et al. (2004) asinh RGB or one band, with scale.
+
+RGB: ``astropy.visualization.make_lupton_rgb`` on three chosen bands (reddest → red) in
+nanomaggies with softening ``Q`` and linear ``stretch`` (nanomaggies). Single band:
+asinh(flux/stretch) in grey. Axes are arcseconds from the target (0.396″ per pixel, SDSS), and a
+crosshair with a gap marks the target at the stamp centre (pixel 32, 32).
+"""
+
+from __future__ import annotations
+
+import holoviews as hv
+import numpy as np
+import panel as pn
+import param
+from panel.viewable import Viewer
+
+from explorer.state import ExplorerState
+
+BANDS = "ugriz"
+PIXSCALE = 0.396  # arcsec per pixel
+HALF = 32 * PIXSCALE
+
+
+def lupton_rgb(image: np.ndarray, bands: str = "irg", q: float = 8.0, stretch: float = 0.5) -> np.ndarray:
+    """(64, 64, 3) uint8 RGB; ``bands`` lists the red, green, blue bands (e.g. "irg", "gri" reversed)."""
+    from astropy.visualization import make_lupton_rgb
+
+    if len(bands) != 3 or any(b not in BANDS for b in bands):
+        raise ValueError(f"bands must be three of {BANDS}, got {bands!r}")
+    r, g, b = (np.asarray(image[BANDS.index(c)], float) for c in bands)
+    return make_lupton_rgb(r, g, b, minimum=0.0, stretch=float(stretch), Q=float(q))
+
+
+def asinh_band(image: np.ndarray, band: str, stretch: float = 0.5) -> np.ndarray:
+    """(64, 64) asinh-scaled single band in [0, 1] (Lupton et al. 1999 magnitudes' scaling)."""
+    a = np.arcsinh(np.asarray(image[BANDS.index(band)], float) / stretch)
+    lo, hi = np.percentile(a, [1, 99.8])
+    return np.clip((a - lo) / (hi - lo if hi > lo else 1.0), 0, 1)
+
+
+def crosshair(size: float = 3.0, gap: float = 1.2):
+    """Four short segments around the centre (arcsec), leaving the target visible."""
+    segs = [[(-size, 0), (-gap, 0)], [(gap, 0), (size, 0)], [(0, -size), (0, -gap)], [(0, gap), (0, size)]]
+    return hv.Path(segs, kdims=["x (arcsec)", "y (arcsec)"]).opts(color="#00e5ff", line_width=2)
+
+
+class CutoutView(Viewer):
+    """Lupton RGB or single-band view of the current image, with a crosshair and arcsec axes."""
+
+    mode = param.Selector(default="RGB", objects=["RGB", *BANDS], doc="'RGB' composite or one band")
+    rgb_bands = param.Selector(default="irg", objects=["irg", "zri", "rgu", "izg"],
+                               doc="bands mapped to red, green, blue")
+    q = param.Number(default=8.0, bounds=(0.5, 20), step=0.5, doc="Lupton asinh softening Q")
+    stretch = param.Number(default=0.5, bounds=(0.02, 5.0), step=0.02, doc="linear stretch in nanomaggies")
+
+    def __init__(self, state: ExplorerState, **params):
+        super().__init__(**params)
+        self.state = state
+        self._pane = pn.pane.HoloViews(self._plot(), sizing_mode="stretch_width", min_height=300, linked_axes=False)
+        self.param.watch(self._refresh, ["mode", "rgb_bands", "q", "stretch"])
+        state.param.watch(self._refresh, ["image"])
+
+    def rendered(self) -> np.ndarray | None:
+        """The array shown: (64, 64, 3) uint8 for RGB, (64, 64) floats for a band; None with no image."""
+        if not self.state.has_image:
+            return None
+        if self.mode == "RGB":
+            return lupton_rgb(self.state.image, self.rgb_bands, self.q, self.stretch)
+        return asinh_band(self.state.image, self.mode, self.stretch)
+
+    def _plot(self):
+        arr = self.rendered()
+        bounds = (-HALF, -HALF, HALF, HALF)
+        opts = dict(xlabel="Δx (arcsec)", ylabel="Δy (arcsec)", data_aspect=1, responsive=True,
+                    min_height=280, max_height=340, toolbar="right", tools=["save"],
+                    title=f"{self.state.source or 'no galaxy picked'}")
+        if arr is None:
+            img = hv.RGB(np.zeros((64, 64, 3), np.uint8), bounds=bounds, kdims=["x (arcsec)", "y (arcsec)"])
+        elif arr.ndim == 3:
+            img = hv.RGB(arr[::-1], bounds=bounds, kdims=["x (arcsec)", "y (arcsec)"])  # row 0 at the bottom
+        else:
+            img = hv.Image(arr[::-1], bounds=bounds, kdims=["x (arcsec)", "y (arcsec)"]).opts(cmap="gray",
+                                                                                             colorbar=False)
+        return (img * crosshair()).opts(**opts)
+
+    def _refresh(self, *_):
+        self._pane.object = self._plot()
+
+    def __panel__(self):
+        return pn.Column(
+            self._pane,
+            pn.Row(pn.widgets.RadioButtonGroup.from_param(self.param.mode, button_type="light"),
+                   pn.widgets.Select.from_param(self.param.rgb_bands, name="R,G,B bands", width=90)),
+            pn.Row(pn.widgets.FloatSlider.from_param(self.param.q, name="Q", width=140),
+                   pn.widgets.FloatSlider.from_param(self.param.stretch, name="stretch (nMgy)", width=160)),
+            sizing_mode="stretch_width")

@@ -1,0 +1,119 @@
+"""Population overlays: the mass–metallicity relation and the bimodality, with the picked galaxy on top.
+
+Both are drawn from the catalogue's true labels (datashaded, all rows), with the binned relation
+of :func:`model.science.relations.mass_metallicity` (Tremonti et al. 2004 style); predicted
+relations come from ``assets/demo-predictions.parquet`` (batch predictions by ``photospec
+predict`` over the demo test set) when it ships. The CMD's box/lasso selection is drawn in a
+second colour, and the picked galaxy's samples (metallicity or Dn4000 per sample, at the
+galaxy's catalogue stellar mass) are overlaid.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import datashader as ds
+import holoviews as hv
+import numpy as np
+import pandas as pd
+import panel as pn
+import param
+from holoviews.operation.datashader import dynspread, rasterize
+from panel.viewable import Viewer
+
+from explorer.state import ExplorerState
+
+PREDICTIONS = Path(__file__).resolve().parents[1] / "assets" / "demo-predictions.parquet"
+BIMODAL_Y = {"u_r": "u − r", "dn4000": "Dn4000", "g_r": "g − r"}
+SAMPLE_COLUMN = {"oh_gas": "metallicity_o3n2", "dn4000": "dn4000"}
+
+
+def binned_relation(x: np.ndarray, y: np.ndarray, bins=None, min_count: int = 20) -> pd.DataFrame:
+    """Median and 16/84 % of y in bins of x (via model.science.relations.mass_metallicity)."""
+    from model.science.relations import mass_metallicity
+
+    t = pd.DataFrame({"log_mstar": x, "y": y})
+    return mass_metallicity(t, "log_mstar", "y", bins=bins, min_count=min_count)
+
+
+def load_predictions(path: Path = PREDICTIONS) -> pd.DataFrame | None:
+    """The shipped batch predictions over the demo test set, or None when absent."""
+    return pd.read_parquet(path) if path.exists() else None
+
+
+class OverlaysView(Viewer):
+    """Mass–metallicity and colour/Dn4000 bimodality of the population, linked to the CMD selection."""
+
+    bimodal_y = param.Selector(default="u_r", objects=list(BIMODAL_Y), doc="y axis of the bimodality plot")
+
+    def __init__(self, catalogue, state: ExplorerState, **params):
+        super().__init__(**params)
+        self.catalogue = catalogue
+        self.state = state
+        cols = set(catalogue.df.columns)
+        self.param.bimodal_y.objects = [c for c in BIMODAL_Y if c in cols] or ["u_r"]
+        self.available = "log_mstar" in cols
+        self.predictions = load_predictions()
+        self._mzr = pn.pane.HoloViews(sizing_mode="stretch_width", height=330, linked_axes=False)
+        self._bim = pn.pane.HoloViews(sizing_mode="stretch_width", height=330, linked_axes=False)
+        self.param.watch(self._refresh, ["bimodal_y"])
+        state.param.watch(self._refresh, ["selection", "properties", "row"])
+        self._refresh()
+
+    def _relation_plot(self, y: str, ylabel: str):
+        df = self.catalogue.df
+        pts = hv.Points(df, kdims=["log_mstar", y])
+        layers = dynspread(rasterize(pts, aggregator=ds.count())).opts(cmap="Greys", cnorm="log",
+                                                                       responsive=True, height=320)
+        if not self.catalogue.is_dask:
+            rel = binned_relation(df["log_mstar"].to_numpy(float), df[y].to_numpy(float))
+            rel = rel.dropna()
+            layers = layers * hv.Curve((rel.mass_mid, rel["median"]), "log_mstar", y, label="true median").opts(
+                color="black", line_width=2)
+        if self.predictions is not None and {"log_mstar", y} <= set(self.predictions.columns):
+            p = self.predictions
+            rel = binned_relation(p["log_mstar"].to_numpy(float), p[y].to_numpy(float), min_count=5).dropna()
+            layers = layers * hv.Curve((rel.mass_mid, rel["median"]), "log_mstar", y, label="predicted median").opts(
+                color="#e6550d", line_width=2, line_dash="dashed")
+        sel = self.state.selection
+        if sel is not None and not self.catalogue.is_dask and sel.any():
+            sub = df.loc[sel, ["log_mstar", y]]
+            layers = layers * dynspread(rasterize(hv.Points(sub, kdims=["log_mstar", y]),
+                                                  aggregator=ds.count())).opts(cmap="Blues", cnorm="log",
+                                                                               alpha=0.8)
+        samples = self._sample_points(y)
+        if samples is not None:
+            layers = layers * samples
+        return layers.opts(xlabel="log M* (M☉)", ylabel=ylabel, show_legend=True, legend_position="bottom_right")
+
+    def _sample_points(self, y: str):
+        props, row = self.state.properties, self.state.row or {}
+        col = SAMPLE_COLUMN.get(y)
+        if props is None or col is None or col not in props.columns or row.get("log_mstar") is None:
+            return None
+        v = pd.to_numeric(props[col], errors="coerce").to_numpy(float)
+        v = v[np.isfinite(v)]
+        if v.size == 0:
+            return None
+        x = np.full(v.size, float(row["log_mstar"]))
+        return hv.Points((x, v), ["log_mstar", y], label="picked galaxy's samples").opts(
+            color="red", size=6, alpha=0.6, jitter=0.05)
+
+    def _refresh(self, *_):
+        if not self.available:
+            return
+        if "oh_gas" in self.catalogue.df.columns:
+            self._mzr.object = self._relation_plot("oh_gas", "12 + log(O/H)").opts(title="mass–metallicity")
+        self._bim.object = self._relation_plot(self.bimodal_y, BIMODAL_Y[self.bimodal_y]).opts(title="bimodality")
+
+    def __panel__(self):
+        if not self.available:
+            return pn.pane.Markdown("This catalogue has no stellar masses (`log_mstar`): no population overlays.")
+        note = "" if self.predictions is not None else (
+            " Predicted relations appear when `assets/demo-predictions.parquet` ships.")
+        return pn.Column(
+            pn.pane.Markdown("Grey: all catalogue galaxies (true labels); blue: the CMD selection; red: the "
+                             "picked galaxy's samples." + note, sizing_mode="stretch_width"),
+            pn.Row(self._mzr, pn.Column(pn.widgets.Select.from_param(self.param.bimodal_y, name="y", width=120),
+                                        self._bim, sizing_mode="stretch_width"), sizing_mode="stretch_width"),
+            sizing_mode="stretch_width")

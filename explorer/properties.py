@@ -1,0 +1,171 @@
+"""Galaxy properties with uncertainty, read off every sampled spectrum with the toolbox.
+
+``sample_properties`` runs :func:`model.science.fast.properties` on all samples at once (each at
+its own sampled redshift): Dn4000 (Balogh et al. 1999), Lick indices (Trager et al. 1998), line
+fluxes, the BPT class (Kauffmann 2003/Kewley 2001/Schawinski 2007) and Pettini & Pagel (2004)
+gas metallicity. ``summarise`` gives median and 16–84 % interval per property, the truth of a
+mock galaxy when known, and the AGN probability = fraction of classified samples that are AGN.
+The view shows small histograms with truth marked and the samples on the BPT diagram.
+"""
+
+from __future__ import annotations
+
+import holoviews as hv
+import numpy as np
+import pandas as pd
+import panel as pn
+import param
+from panel.viewable import Viewer
+
+from explorer.state import ExplorerState
+from model.science.bpt import kauffmann03, kewley01, schawinski07
+
+# column, label, truth(row) -> float | None
+PROPERTIES = [
+    ("z", "redshift", lambda r: r.get("z")),
+    ("dn4000", "Dn4000", lambda r: r.get("dn4000")),
+    ("lick_hdelta_a", "HδA (Å)", lambda r: None),
+    ("lick_mgb", "Mg b (Å)", lambda r: None),
+    ("lick_fe5270", "Fe5270 (Å)", lambda r: None),
+    ("log_nii_ha", "log [N II]/Hα", lambda r: _log_ratio(r, "flux_nii_6584", "flux_halpha")),
+    ("log_oiii_hb", "log [O III]/Hβ", lambda r: _log_ratio(r, "flux_oiii_5007", "flux_hbeta")),
+    ("metallicity_o3n2", "12+log(O/H) O3N2", lambda r: r.get("oh_gas")),
+    ("line_sigma_kms", "σ lines (km/s)", lambda r: None),
+    ("ew_halpha", "EW Hα (Å)", lambda r: None),
+]
+
+
+def _log_ratio(row: dict, a: str, b: str):
+    va, vb = row.get(a), row.get(b)
+    if va is None or vb is None or not (va > 0 and vb > 0):
+        return None
+    return float(np.log10(va / vb))
+
+
+def sample_properties(prediction) -> pd.DataFrame:
+    """Per-sample properties of a Prediction (one row per sample, plus ``score`` and ``is_best``)."""
+    from model.science.fast import properties
+
+    flux = np.atleast_2d(np.asarray(prediction.flux, float))
+    df = properties((np.asarray(prediction.wavelength, float), flux), z=np.asarray(prediction.z, float))
+    df["score"] = np.asarray(prediction.score, float)
+    df["is_best"] = np.arange(len(df)) == int(prediction.best)
+    return df
+
+
+def summarise(df: pd.DataFrame, row: dict | None = None) -> pd.DataFrame:
+    """Median, 16/84 % percentiles, number of measured samples and truth per property."""
+    row = row or {}
+    out = []
+    for col, label, truth in PROPERTIES:
+        if col not in df.columns:
+            continue
+        v = pd.to_numeric(df[col], errors="coerce").to_numpy(float)
+        v = v[np.isfinite(v)]
+        p16, med, p84 = np.percentile(v, [16, 50, 84]) if v.size else (np.nan,) * 3
+        t = truth(row)
+        out.append(dict(property=label, column=col, median=med, p16=p16, p84=p84, n=int(v.size),
+                        truth=np.nan if t is None else float(t)))
+    return pd.DataFrame(out)
+
+
+def agn_probability(df: pd.DataFrame) -> tuple[float, int]:
+    """(fraction of BPT-classified samples that are AGN, number classified); NaN when none is."""
+    classified = df["bpt_class"] != "unclassified"
+    k = int(classified.sum())
+    return (float(df.loc[classified, "is_agn"].mean()) if k else float("nan")), k
+
+
+def bpt_curves():
+    """Kauffmann 2003 (dashed), Kewley 2001 (solid) and Schawinski 2007 (dotted) lines."""
+    x1 = np.linspace(-2.0, 0.0, 100)
+    x2 = np.linspace(-2.0, 0.4, 120)
+    x3 = np.linspace(-0.18, 0.8, 50)
+    kw = dict(kdims=["log [N II]/Hα"], vdims=["log [O III]/Hβ"])
+    return (hv.Curve((x1, kauffmann03(x1)), **kw).opts(color="gray", line_dash="dashed")
+            * hv.Curve((x2, kewley01(x2)), **kw).opts(color="black")
+            * hv.Curve((x3, schawinski07(x3)), **kw).opts(color="gray", line_dash="dotted"))
+
+
+class PropertiesView(Viewer):
+    """Histograms of per-sample properties (truth marked), a summary table and the BPT diagram."""
+
+    bins = param.Integer(default=15, bounds=(5, 50), doc="histogram bins")
+
+    def __init__(self, state: ExplorerState, **params):
+        super().__init__(**params)
+        self.state = state
+        self._grid = pn.GridBox(ncols=5, sizing_mode="stretch_width")
+        self._table = pn.pane.Markdown("", sizing_mode="stretch_width")
+        self._bpt = pn.pane.HoloViews(self._bpt_plot(), height=300, width=330, linked_axes=False)
+        self._agn = pn.indicators.Number(name="P(AGN) from BPT", value=0, format="{value:.0f} %", font_size="20pt",
+                                         title_size="10pt")
+        state.param.watch(self._refresh, ["properties"])
+        self._refresh()
+
+    def summary(self) -> pd.DataFrame | None:
+        df = self.state.properties
+        return None if df is None else summarise(df, self.state.row)
+
+    def _hist(self, df, col, label, truth):
+        v = pd.to_numeric(df[col], errors="coerce").to_numpy(float)
+        v = v[np.isfinite(v)]
+        if v.size == 0:
+            return hv.Text(0, 0, "not measured").opts(title=label, height=150, width=200, xaxis=None, yaxis=None)
+        lo, hi = float(v.min()), float(v.max())
+        if truth is not None and np.isfinite(truth):
+            lo, hi = min(lo, truth), max(hi, truth)
+        pad = 0.05 * (hi - lo) if hi > lo else 0.05 * max(abs(lo), 1e-3)
+        freq, edges = np.histogram(v, bins=self.bins, range=(lo - pad, hi + pad))
+        h = hv.Histogram((edges, freq), kdims=[label], vdims=["samples"]).opts(
+            color="#4292c6", line_alpha=0, height=150, width=200, toolbar=None, title=label, fontsize={"title": 9})
+        med = hv.VLine(float(np.median(v))).opts(color="#08306b", line_width=1.5)
+        over = h * med
+        if truth is not None and np.isfinite(truth):
+            over = over * hv.VLine(float(truth)).opts(color="red", line_dash="dashed", line_width=2)
+        return over
+
+    def _bpt_plot(self):
+        layers = bpt_curves()
+        df = self.state.properties
+        if df is not None and {"log_nii_ha", "log_oiii_hb"} <= set(df.columns):
+            pts = df[["log_nii_ha", "log_oiii_hb"]].replace([np.inf, -np.inf], np.nan).dropna()
+            layers = layers * hv.Points(pts.to_numpy(), ["log [N II]/Hα", "log [O III]/Hβ"], label="samples").opts(
+                color="#4292c6", size=5, alpha=0.7)
+        row = self.state.row or {}
+        tx, ty = _log_ratio(row, "flux_nii_6584", "flux_halpha"), _log_ratio(row, "flux_oiii_5007", "flux_hbeta")
+        if tx is not None and ty is not None:
+            layers = layers * hv.Points([(tx, ty)], ["log [N II]/Hα", "log [O III]/Hβ"], label="true").opts(
+                color="red", marker="star", size=14)
+        return layers.opts(title="BPT diagram", xlim=(-1.6, 0.6), ylim=(-1.2, 1.5), show_legend=False,
+                           toolbar="right", tools=["save"])
+
+    def _refresh(self, *_):
+        df = self.state.properties
+        row = self.state.row or {}
+        self._bpt.object = self._bpt_plot()
+        if df is None:
+            self._grid.objects = []
+            self._table.object = "*Properties appear here once samples are drawn.*"
+            self._agn.value = 0
+            return
+        self._grid.objects = [pn.pane.HoloViews(self._hist(df, col, label, truth(row)), linked_axes=False)
+                              for col, label, truth in PROPERTIES if col in df.columns]
+        s = summarise(df, row)
+        lines = ["| property | median | 68 % interval | samples | truth |", "|---|---|---|---|---|"]
+        for r in s.itertuples():
+            t = "" if np.isnan(r.truth) else f"{r.truth:.3g}"
+            lines.append(f"| {r.property} | {r.median:.4g} | [{r.p16:.4g}, {r.p84:.4g}] | {r.n} | {t} |")
+        p, k = agn_probability(df)
+        self._agn.value = 0 if np.isnan(p) else 100 * p
+        cls = df["bpt_class"].value_counts().to_dict()
+        lines.append("")
+        lines.append(f"BPT classes of the samples: {', '.join(f'{c}: {n}' for c, n in cls.items())} "
+                     f"({k} classified; P(AGN) counts composite, Seyfert and LINER).")
+        if row.get("bpt_class") is not None:
+            lines.append(f"True class (mock): **{row['bpt_class']}**.")
+        self._table.object = "\n".join(lines)
+
+    def __panel__(self):
+        return pn.Column(pn.Row(self._bpt, pn.Column(self._agn, self._table, sizing_mode="stretch_width")),
+                         self._grid, sizing_mode="stretch_width")

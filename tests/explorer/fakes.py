@@ -1,0 +1,91 @@
+"""A small stand-in for ``model.predict.Predictor`` with the same interface (unit tests only).
+
+Spectra are a power-law continuum with a 4000 Å break and Gaussian Hα, [N II], Hβ, [O III]
+lines at a redshift drawn around ``Z0``, plus noise; seeded, streamed in cumulative chunks.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+
+from dataclasses import dataclass, field
+
+Z0 = 0.08
+WAVE = 10 ** np.arange(np.log10(3800.0), np.log10(9200.0), 1e-4)
+
+
+@dataclass
+class Prediction:
+    """The attributes of ``model.predict.Prediction`` the explorer uses."""
+
+    wavelength: np.ndarray
+    flux: np.ndarray
+    z: np.ndarray
+    score: np.ndarray
+    ood_score: float
+    ood_flag: bool
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def best(self) -> int:
+        return int(np.argmax(self.score))
+
+
+def fake_flux(z: float, rng: np.random.Generator, agn: bool = False) -> np.ndarray:
+    rest = WAVE / (1 + z)
+    f = 5 * (rest / 5000) ** -0.5 * np.where(rest > 4000, 1.0, 0.6)
+    n2 = 25 if agn else 10
+    o3 = 30 if agn else 6
+    for lam, a in [(6564.61, 30), (6585.27, n2), (4862.68, 8), (5008.24, o3)]:
+        f = f + a * np.exp(-0.5 * ((rest - lam) / 2.5) ** 2)
+    return f + 0.3 * rng.standard_normal(WAVE.size)
+
+
+class FakePredictor:
+    """``sample_stream``/``sample`` like the real Predictor; counts concurrent calls."""
+
+    def __init__(self, delay: float = 0.0, agn: bool = False):
+        self.delay = delay
+        self.agn = agn
+        self.active = 0
+        self.max_active = 0
+        self.calls = 0
+        self._lock = threading.Lock()
+
+    def _draw(self, image, n, seed):
+        with self._lock:
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+            self.calls += 1
+        try:
+            if self.delay:
+                time.sleep(self.delay)
+            rng = np.random.default_rng([seed, int(abs(float(np.sum(image))) * 1000) % 2**31])
+            z = Z0 + 0.002 * rng.standard_normal(n)
+            flux = np.array([fake_flux(zz, rng, self.agn) for zz in z])
+            return flux, z, rng.uniform(0.2, 0.9, n)
+        finally:
+            with self._lock:
+                self.active -= 1
+
+    def sample_stream(self, image, n=64, seed=0, chunk=16):
+        parts = []
+        for j, a in enumerate(range(0, n, chunk)):
+            parts.append(self._draw(image, min(chunk, n - a), seed * 1000 + j))
+            flux, z, score = (np.concatenate(p) for p in zip(*parts))
+            yield Prediction(WAVE, flux, z, score, 0.1, False, {"model": "fake", "seed": seed})
+
+    def sample(self, image, n=64, seed=0, steps=None, callback=None):
+        *_, last = self.sample_stream(image, n, seed)
+        return last
+
+
+def fake_cutout(seed: int = 0) -> np.ndarray:
+    """A (5, 64, 64) image: a round Gaussian galaxy plus noise, in nanomaggies."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:64, :64] - 32
+    g = np.exp(-0.5 * (xx**2 + yy**2) / 9.0)
+    return (np.array([0.5, 2, 4, 5, 6])[:, None, None] * g + 0.03 * rng.standard_normal((5, 64, 64))).astype(np.float32)

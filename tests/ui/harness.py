@@ -1,0 +1,55 @@
+"""Serve an explorer in this process and drive it with headless Debian Chromium (DESIGN.md §6)."""
+
+from __future__ import annotations
+
+import socket
+import time
+from contextlib import contextmanager
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serve(app_factory, port: int | None = None):
+    """Serve ``app_factory`` (called once per session) at /app; yields the base URL."""
+    import panel as pn
+
+    port = port or free_port()
+    server = pn.serve({"app": app_factory}, port=port, address="127.0.0.1", show=False, start=True,
+                      threaded=True, websocket_origin=[f"127.0.0.1:{port}", f"localhost:{port}"])
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.1)
+    try:
+        yield f"http://127.0.0.1:{port}/app"
+    finally:
+        pn.state.kill_all_servers()
+        pn.state.reset()
+
+
+def wait_for(predicate, timeout: float = 60.0, interval: float = 0.2, what: str = "condition"):
+    """Poll ``predicate`` until it returns a truthy value; AssertionError naming ``what`` on timeout."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = predicate()
+        if v:
+            return v
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def plot_canvas_click(page, locator, fx: float, fy: float) -> None:
+    """Click at fractions (fx, fy) of a Bokeh plot's canvas bounding box."""
+    bb = locator.bounding_box()
+    page.mouse.click(bb["x"] + fx * bb["width"], bb["y"] + fy * bb["height"])
