@@ -1,0 +1,64 @@
+"""Device and precision choice: CUDA when present, else CPU; bf16 autocast where it pays.
+
+Measured by ``benchmarks/bench_nets.py`` (numbers in its docstring): bf16 autocast speeds up
+convolution/attention-heavy networks on GPUs and on CPUs with AMX/AVX512-BF16 units at a
+relative output error of ~1 %, and slows small MLPs on the CPU, so the CPU default depends on
+the network kind. ``PHOTOSPEC_DEVICE`` (e.g. ``cpu``, ``cuda:1``) and ``PHOTOSPEC_BF16``
+(``0``/``1``) override the automatic choices.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+import torch
+
+from model.errors import BadInputError
+
+# Network kinds for which bf16 autocast was measured faster on a bf16-capable CPU.
+CPU_BF16_KINDS = frozenset({"unet", "image_encoder"})
+
+
+def pick_device(prefer: str | None = None) -> torch.device:
+    """``prefer`` or $PHOTOSPEC_DEVICE if given (must exist), else CUDA when available, else CPU."""
+    want = prefer or os.environ.get("PHOTOSPEC_DEVICE")
+    if not want:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(want)
+    except (RuntimeError, ValueError) as err:
+        raise BadInputError(f"device {want!r}: not a device name ({err})") from None
+    if dev.type == "cuda" and (not torch.cuda.is_available()
+                               or (dev.index or 0) >= torch.cuda.device_count()):
+        raise BadInputError(f"device {want!r}: CUDA is not available on this machine")
+    if dev.type not in ("cpu", "cuda"):
+        raise BadInputError(f"device {want!r}: only cpu and cuda are supported")
+    return dev
+
+
+def cpu_has_bf16_units() -> bool:
+    """Whether this CPU has native bf16 matrix units (AMX tiles or AVX512-BF16)."""
+    probes = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
+    return any(bool(getattr(torch.cpu, p, lambda: False)()) for p in probes)
+
+
+def use_bf16(device: torch.device | str, kind: str = "unet") -> bool:
+    """Default bf16-autocast decision for a network ``kind`` (unet, image_encoder, latent, …) on ``device``."""
+    env = os.environ.get("PHOTOSPEC_BF16")
+    if env is not None and env.strip() in ("0", "1"):
+        return env.strip() == "1"
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return device.type == "cpu" and kind in CPU_BF16_KINDS and cpu_has_bf16_units()
+
+
+def autocast(device: torch.device | str, enabled: bool | None = None, kind: str = "unet"):
+    """bf16 autocast context on ``device`` (``enabled=None``: :func:`use_bf16`), else a no-op context."""
+    device = torch.device(device)
+    if enabled is None:
+        enabled = use_bf16(device, kind)
+    if not enabled:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
