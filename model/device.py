@@ -1,10 +1,15 @@
 """Device and precision choice: CUDA when present, else CPU; bf16 autocast where it pays.
 
-Measured by ``benchmarks/bench_nets.py`` (numbers in its docstring): bf16 autocast speeds up
-convolution/attention-heavy networks on GPUs and on CPUs with AMX/AVX512-BF16 units at a
-relative output error of ~1 %, and slows small MLPs on the CPU, so the CPU default depends on
-the network kind. ``PHOTOSPEC_DEVICE`` (e.g. ``cpu``, ``cuda:1``) and ``PHOTOSPEC_BF16``
-(``0``/``1``) override the automatic choices.
+Measured by ``benchmarks/bench_nets.py`` on the 2-core AMX build machine (1 thread, heavily
+shared, 2026-11; fp32/bf16 time ratio and relative L2 output error): paper U-Net (29.5 M
+parameters) 1.25× at L = 1024 and 1.32× at L = 3280, error 1.4 %; latent denoiser 0.8× at
+batch 16, 1.3× at batch 100, 1.6× at batch 300, error 0.65 %; ResNet-18 image encoder 0.34×
+at batch 1, 1.04× at batch 16, error 0.25 %. On a small trained v-prediction model, 20-step
+DPM-Solver++ and 250-step ancestral samples move by 0.15 % of the data spread under bf16.
+So on a bf16-capable CPU the default is bf16 for the U-Net and the latent denoiser (sampled
+100 at a time), fp32 for the image encoder; on CUDA bf16 wherever the GPU supports it.
+``PHOTOSPEC_DEVICE`` (e.g. ``cpu``, ``cuda:1``) and ``PHOTOSPEC_BF16`` (``0``/``1``)
+override the automatic choices.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import torch
 from model.errors import BadInputError
 
 # Network kinds for which bf16 autocast was measured faster on a bf16-capable CPU.
-CPU_BF16_KINDS = frozenset({"unet", "image_encoder"})
+CPU_BF16_KINDS = frozenset({"unet", "latent"})
 
 
 def pick_device(prefer: str | None = None) -> torch.device:
@@ -44,7 +49,7 @@ def cpu_has_bf16_units() -> bool:
 
 
 def use_bf16(device: torch.device | str, kind: str = "unet") -> bool:
-    """Default bf16-autocast decision for a network ``kind`` (unet, image_encoder, latent, …) on ``device``."""
+    """Default bf16-autocast decision for a network ``kind`` (unet, latent, image_encoder, contrastive) on ``device``."""
     env = os.environ.get("PHOTOSPEC_BF16")
     if env is not None and env.strip() in ("0", "1"):
         return env.strip() == "1"

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from model.device import autocast, pick_device, use_bf16
+from model.device import autocast, cpu_has_bf16_units, pick_device, use_bf16
 from model.errors import BadInputError
 
 
@@ -22,9 +22,10 @@ def test_pick_device(monkeypatch):
 
 def test_bf16_policy_and_override(monkeypatch):
     monkeypatch.delenv("PHOTOSPEC_BF16", raising=False)
-    assert use_bf16("cpu", "latent") is False  # small MLPs are slower in bf16 on the CPU (bench_nets.py)
+    assert use_bf16("cpu", "image_encoder") is False  # slower in bf16 on the CPU (bench_nets.py)
+    assert use_bf16("cpu", "unet") is cpu_has_bf16_units()
     monkeypatch.setenv("PHOTOSPEC_BF16", "1")
-    assert use_bf16("cpu", "latent") is True
+    assert use_bf16("cpu", "image_encoder") is True
     monkeypatch.setenv("PHOTOSPEC_BF16", "0")
     assert use_bf16("cpu", "unet") is False
 
@@ -37,5 +38,5 @@ def test_autocast_context(monkeypatch):
         assert lin(x).dtype == torch.bfloat16
     with autocast("cpu", enabled=False):
         assert lin(x).dtype == torch.float32
-    with autocast("cpu", kind="latent"):
+    with autocast("cpu", kind="image_encoder"):
         assert lin(x).dtype == torch.float32
