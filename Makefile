@@ -6,7 +6,7 @@ PORT ?= 5006
 .PHONY: serve test setup
 serve:
 	bash scripts/setup.sh serve
-	.venv/bin/panel serve app.py --port $(PORT) --address 127.0.0.1 --allow-websocket-origin=localhost:$(PORT) --allow-websocket-origin=127.0.0.1:$(PORT)
+	.venv/bin/photospec serve --port $(PORT)
 
 test:
 	bash scripts/setup.sh test

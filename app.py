@@ -1,5 +1,13 @@
-"""`panel serve app.py`: the photospec explorer (wiring only; the panes live in explorer/)."""
+"""`panel serve app.py`: the photospec explorer (wiring only; the panes live in explorer/).
 
-from explorer.status import status_page
+The catalogue comes from ``$PHOTOSPEC_CATALOGUE`` (set by ``photospec serve --catalogue FILE``),
+else the default mock catalogue; the model is ``model.predict.load_default()``, shared by all
+sessions of the server process.
+"""
 
-status_page().servable(title="photospec")
+import panel as pn
+
+from explorer.app import build_app
+
+pn.extension(notifications=True)
+build_app().servable(title="photospec explorer")

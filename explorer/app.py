@@ -45,8 +45,8 @@ window.location.assign(url.toString());
 def theme_switch() -> pn.widgets.Toggle:
     """A header button that reloads the page in the dark or light theme (``?theme=dark``), keeping the view."""
     dark = pn.config.theme == "dark"
-    toggle = pn.widgets.Toggle(name="☀ light theme" if dark else "☾ dark theme", value=dark, width=130,
-                               button_type="light", margin=(12, 10), css_classes=["theme-switch"])
+    toggle = pn.widgets.Toggle(label="☀ light theme" if dark else "☾ dark theme", value=dark, width=130,
+                               color="light", margin=(12, 10), css_classes=["theme-switch"])
     toggle.jscallback(value=THEME_JS)
     return toggle
 

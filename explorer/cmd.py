@@ -207,9 +207,9 @@ class CMDView(Viewer):
 
     def __panel__(self):
         controls = pn.Row(
-            pn.widgets.Select.from_param(self.param.x, name="x axis", width=130),
-            pn.widgets.Select.from_param(self.param.y, name="y axis", width=130),
-            pn.widgets.Select.from_param(self.param.colour, name="colour by", width=140),
-            pn.widgets.Checkbox.from_param(self.param.reference, name="real SDSS contours", margin=(28, 10)),
+            pn.widgets.Select.from_param(self.param.x, label="x axis", width=130),
+            pn.widgets.Select.from_param(self.param.y, label="y axis", width=130),
+            pn.widgets.Select.from_param(self.param.colour, label="colour by", width=140),
+            pn.widgets.Checkbox.from_param(self.param.reference, label="real SDSS contours", margin=(28, 10)),
             sizing_mode="stretch_width")
         return pn.Column(controls, self._plot_pane, self._hover_pane, sizing_mode="stretch_both")

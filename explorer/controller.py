@@ -40,14 +40,14 @@ class SamplingController(Viewer):
         self.notify = notify or (lambda level, text: None)
         self._job = 0
         self.last_future = None
-        self._slider = pn.widgets.IntSlider(name="samples", start=8, end=256, step=8, value=state.n_samples,
+        self._slider = pn.widgets.IntSlider(label="samples", start=8, end=256, step=8, value=state.n_samples,
                                             width=220)
         self._slider.param.watch(lambda e: setattr(self.state, "n_samples", int(e.new)), "value_throttled")
         state.param.watch(lambda e: setattr(self._slider, "value", int(e.new)), "n_samples")
-        self._button = pn.widgets.Button(name="Draw samples", button_type="primary", width=130)
+        self._button = pn.widgets.Button(label="Draw samples", color="primary", width=130)
         self._button.on_click(lambda e: self.start())
         self._progress = pn.indicators.Progress(value=0, max=100, width=220, bar_color="primary",
-                                                name="sampling progress")
+                                                label="sampling progress")
         self._status = pn.pane.Markdown("", sizing_mode="stretch_width", margin=(0, 10))
         state.param.watch(self._on_pick, ["galaxy_id"])
         state.param.watch(self._on_request, ["n_samples", "seed", "image"])
@@ -159,6 +159,6 @@ class SamplingController(Viewer):
         self._status.object = self.state.message
 
     def __panel__(self):
-        seed = pn.widgets.IntInput.from_param(self.state.param.seed, name="seed", width=90)
+        seed = pn.widgets.IntInput.from_param(self.state.param.seed, label="seed", width=90)
         return pn.Row(self._slider, seed, self._button, pn.Column(self._progress, self._status, width=260),
                       sizing_mode="stretch_width")

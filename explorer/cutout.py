@@ -89,8 +89,8 @@ class CutoutView(Viewer):
     def __panel__(self):
         return pn.Column(
             self._pane,
-            pn.Row(pn.widgets.RadioButtonGroup.from_param(self.param.mode, button_type="light"),
-                   pn.widgets.Select.from_param(self.param.rgb_bands, name="R,G,B bands", width=90)),
-            pn.Row(pn.widgets.FloatSlider.from_param(self.param.q, name="Q", width=140),
-                   pn.widgets.FloatSlider.from_param(self.param.stretch, name="stretch (nMgy)", width=160)),
+            pn.Row(pn.widgets.RadioButtonGroup.from_param(self.param.mode, color="light"),
+                   pn.widgets.Select.from_param(self.param.rgb_bands, label="R,G,B bands", width=90)),
+            pn.Row(pn.widgets.FloatSlider.from_param(self.param.q, label="Q", width=140),
+                   pn.widgets.FloatSlider.from_param(self.param.stretch, label="stretch (nMgy)", width=160)),
             sizing_mode="stretch_width")

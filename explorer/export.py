@@ -119,7 +119,7 @@ class ExportView(Viewer):
         self.state = state
         self.notify = notify or (lambda level, text: None)
         self._fits = pn.widgets.FileDownload(callback=self._cb(fits_bytes), filename="photospec.fits",
-                                             label="samples + properties (FITS)", button_type="success",
+                                             label="samples + properties (FITS)", color="success",
                                              width=220, embed=False)
         self._csv = pn.widgets.FileDownload(callback=self._cb(lambda s: csv_text(s).encode()),
                                             filename="photospec.csv", label="properties (CSV)", width=170,

@@ -114,6 +114,6 @@ class OverlaysView(Viewer):
         return pn.Column(
             pn.pane.Markdown("Grey: all catalogue galaxies (true labels); blue: the CMD selection; red: the "
                              "picked galaxy's samples." + note, sizing_mode="stretch_width"),
-            pn.Row(self._mzr, pn.Column(pn.widgets.Select.from_param(self.param.bimodal_y, name="y", width=120),
+            pn.Row(self._mzr, pn.Column(pn.widgets.Select.from_param(self.param.bimodal_y, label="y", width=120),
                                         self._bim, sizing_mode="stretch_width"), sizing_mode="stretch_width"),
             sizing_mode="stretch_width")

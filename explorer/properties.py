@@ -98,7 +98,7 @@ class PropertiesView(Viewer):
         self._grid = pn.GridBox(ncols=5, sizing_mode="stretch_width")
         self._table = pn.pane.Markdown("", sizing_mode="stretch_width")
         self._bpt = pn.pane.HoloViews(self._bpt_plot(), height=300, width=330, linked_axes=False)
-        self._agn = pn.indicators.Number(name="P(AGN) from BPT", value=0, format="{value:.0f} %", font_size="20pt",
+        self._agn = pn.indicators.Number(label="P(AGN) from BPT", value=0, format="{value:.0f} %", font_size="20pt",
                                          title_size="10pt")
         state.param.watch(self._refresh, ["properties"])
         self._refresh()

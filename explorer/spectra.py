@@ -155,9 +155,9 @@ class SpectraView(Viewer):
 
     def __panel__(self):
         return pn.Column(
-            pn.Row(pn.widgets.RadioButtonGroup.from_param(self.param.frame, button_type="light"),
-                   pn.widgets.Select.from_param(self.param.region, name="", width=140, margin=(2, 10)),
-                   pn.widgets.Checkbox.from_param(self.param.traces, name="all samples"),
-                   pn.widgets.Checkbox.from_param(self.param.show_lines, name="lines"),
+            pn.Row(pn.widgets.RadioButtonGroup.from_param(self.param.frame, color="light"),
+                   pn.widgets.Select.from_param(self.param.region, label="", width=140, margin=(2, 10)),
+                   pn.widgets.Checkbox.from_param(self.param.traces, label="all samples"),
+                   pn.widgets.Checkbox.from_param(self.param.show_lines, label="lines"),
                    sizing_mode="stretch_width"),
             self._pane, sizing_mode="stretch_both")

@@ -48,7 +48,7 @@ class UploadView(Viewer):
         super().__init__(**params)
         self.state = state
         self.notify = notify or (lambda level, text: None)
-        self._input = pn.widgets.FileInput(accept=".fits,.fit,.fts,.gz", multiple=False, name="cutout FITS",
+        self._input = pn.widgets.FileInput(accept=".fits,.fit,.fts,.gz", multiple=False, label="cutout FITS",
                                            sizing_mode="stretch_width")
         self._input.param.watch(self._on_file, "value")
 

@@ -10,6 +10,7 @@ import threading
 import time
 
 import numpy as np
+import pandas as pd
 
 from dataclasses import dataclass, field
 
@@ -89,3 +90,18 @@ def fake_cutout(seed: int = 0) -> np.ndarray:
     yy, xx = np.mgrid[:64, :64] - 32
     g = np.exp(-0.5 * (xx**2 + yy**2) / 9.0)
     return (np.array([0.5, 2, 4, 5, 6])[:, None, None] * g + 0.03 * rng.standard_normal((5, 64, 64))).astype(np.float32)
+
+
+def make_table(n: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """A mock-like table: magnitudes, redshift, mass, classes (no images)."""
+    rng = np.random.default_rng(seed)
+    r = rng.uniform(14, 17.7, n)
+    ur = np.where(rng.random(n) < 0.5, rng.normal(2.6, 0.2, n), rng.normal(1.6, 0.3, n))
+    return pd.DataFrame({
+        "galaxy_id": np.arange(100, 100 + n),
+        "mag_u": r + ur, "mag_g": r + 0.3 * ur, "mag_r": r, "mag_i": r - 0.3, "mag_z": r - 0.5,
+        "z": rng.uniform(0.05, 0.15, n), "log_mstar": rng.normal(10.5, 0.5, n),
+        "oh_gas": rng.normal(8.8, 0.15, n), "dn4000": 1.2 + 0.25 * (ur - 1.2),
+        "bpt_class": pd.Categorical(rng.choice(["star-forming", "composite", "liner"], n)),
+        "is_agn": rng.random(n) < 0.2,
+    })
