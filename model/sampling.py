@@ -47,7 +47,7 @@ def _check(x: torch.Tensor, schedule: DiscreteSchedule, steps, max_steps: int | 
 
 def respaced_indices(T: int, steps: int) -> np.ndarray:
     """``steps`` discrete indices from T−1 down to 0, evenly spaced (Nichol & Dhariwal 2021 §4)."""
-    return np.unique(np.round(np.linspace(0, T - 1, steps)).astype(int))[::-1].copy()
+    return np.unique(np.round(np.linspace(T - 1, 0, steps)).astype(int))[::-1].copy()
 
 
 def _times(x: torch.Tensor, t: float) -> torch.Tensor:

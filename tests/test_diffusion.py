@@ -104,7 +104,7 @@ def test_losses_zero_for_perfect_prediction_and_denoisers_invert():
     x0, noise = torch.randn(8, 1, 16, generator=g), torch.randn(8, 1, 16, generator=g)
     t = sample_time(s, 8, generator=g)
     eps_net, v_net = _perfect_nets(s, x0, noise)
-    assert diffusion_loss(eps_net, s, x0, t=t, noise=noise).item() == 0
+    assert diffusion_loss(eps_net, s, x0, t=t, noise=noise, prediction="eps").item() == 0
     assert diffusion_loss(v_net, s, x0, t=t, noise=noise, prediction="v").item() < 1e-12
     assert diffusion_loss(eps_net, s, x0, t=t, noise=noise, prediction="v").item() > 0.01
     xt = q_sample(s, x0, t, noise)
@@ -134,9 +134,9 @@ def test_clip_x0_bounds_eps_model_prediction():
     s = CosineSchedule(T=250)
     x = torch.randn(4, 3)
     t = torch.ones(4)
-    wild = ModelDenoiser(lambda x, t, c: 0.9 * x, s)(x, t, None)
+    wild = ModelDenoiser(lambda x, t, c: 0.9 * x, s, prediction="eps")(x, t, None)
     assert wild.x0.abs().max() > 100  # 1/α ≈ 5000 amplifies a 10 % ε error
-    p = ModelDenoiser(lambda x, t, c: 0.9 * x, s, clip_x0=3.0)(x, t, None)
+    p = ModelDenoiser(lambda x, t, c: 0.9 * x, s, prediction="eps", clip_x0=3.0)(x, t, None)
     assert p.x0.abs().max() <= 3.0
     a, sg = (v.float().reshape(-1, 1) for v in s.alpha_sigma(t))
     assert torch.allclose(a * p.x0 + sg * p.eps, x, atol=1e-5)

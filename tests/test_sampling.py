@@ -87,6 +87,10 @@ def test_callback_called_once_per_step(name):
     assert all(d["steps"] == 7 and d["x"].shape == (3, 2) and d["x0_pred"].shape == (3, 2) for d in seen)
     ts = [d["t"] for d in seen]
     assert ts[0] == pytest.approx(1.0) and ts[-1] == pytest.approx(1 / 250) and ts == sorted(ts, reverse=True)
+    one = []  # a single step starts from pure noise (t = 1) and returns its x0 estimate
+    get_sampler(name)(gaussian_denoiser(torch.tensor(0.0), torch.tensor(1.0)), torch.randn(3, 2), SCHED, None, 1,
+                      callback=one.append, generator=g)
+    assert len(one) == 1 and one[0]["t"] == pytest.approx(1.0) and torch.equal(one[0]["x"], one[0]["x0_pred"])
 
 
 def test_ddpm_full_uses_every_training_time():
