@@ -48,9 +48,10 @@ class SpectrumGrid:
         return cls(**d)
 
 
-# Native SDSS sampling over the paper's observed window (4000–8482 Å; 3264 = 51·2⁶ pixels so a
-# U-Net can halve it six times). The paper's own 1 Å grid is kept as a preset for comparison.
-NATIVE = SpectrumGrid(start=4000.0, n_pix=3264, dlog=SDSS_DLOGLAM, name="sdss-native-4000-8482")
+# Native SDSS sampling over the paper's observed window: the SDSS lattice log10 λ = 3.5800 + 1e-4·i
+# from i = 221 (4000.4 Å) for 3264 = 51·2⁶ pixels (to 8483 Å), so a U-Net can halve it six times
+# and SDSS/mock spectra map onto it pixel for pixel. The paper's 1 Å grid is kept as a preset.
+NATIVE = SpectrumGrid(start=10 ** 3.6021, n_pix=3264, dlog=SDSS_DLOGLAM, name="sdss-native-4000-8483")
 PAPER_1A = SpectrumGrid(start=4000.0, n_pix=4500, dlin=1.0, name="paper-1A-4000-8500")
 GRIDS = {g.name: g for g in (NATIVE, PAPER_1A)}
 

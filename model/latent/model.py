@@ -1,0 +1,130 @@
+"""The default model: latent diffusion over a spectrum autoencoder's code, conditioned on the image.
+
+A galaxy's spectrum is summarised by x = (s, z, log norm): the autoencoder latent s (shape of the
+rest-frame spectrum), the redshift z and the log of the flux scale. A small residual-MLP
+denoiser learns p(x | image) by diffusion (Rombach et al. 2022 for latent diffusion; Doorenbos
+et al. 2024 for image-conditioned spectra), the image encoded once per galaxy; DPM-Solver++(2M)
+draws samples in ~15 steps and the decoder turns all of them into spectra in one batched pass,
+applying each sample's redshift exactly. A CLIP-style pair of projections (Radford et al. 2021)
+scores how well each sample matches its image, as the paper does to keep the best sample.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from model.data.preprocess import ImageScaling
+from model.diffusion import CosineSchedule, ModelDenoiser
+from model.latent.autoencoder import SpectrumAutoencoder
+from model.nets.conditioning import Cond
+from model.nets.image_encoder import ImageEncoder
+from model.nets.latent_denoiser import LatentDenoiser
+from model.sampling import get_sampler, prior_noise
+
+DEFAULT_CONFIG = {
+    "kind": "photospec-latent-v1",
+    "autoencoder": {"latent_dim": 16, "width": 32, "hidden": 256},
+    "image_encoder": {"widths": [16, 32, 64, 128], "blocks": [1, 1, 1, 1], "cond_dim": 128, "norm": "group"},
+    "denoiser": {"width": 256, "depth": 4, "cross_attn": True, "heads": 4},
+    "schedule": {"kind": "cosine", "T": 250},
+    "prediction": "v",
+    "embed_dim": 64,
+    "sampler": "dpmpp_2m",
+    "steps": 15,
+}
+
+
+class LatentSpectrumModel(nn.Module):
+    """Image encoder + latent denoiser + autoencoder + contrastive heads, with data statistics.
+
+    Buffers hold what preprocessing needs at inference: the latent statistics (``x_mean``,
+    ``x_std``) and the image-embedding statistics for the out-of-distribution score.
+    """
+
+    def __init__(self, config: dict | None = None, image_scaling: ImageScaling | None = None):
+        super().__init__()
+        cfg = {**DEFAULT_CONFIG, **(config or {})}
+        self.cfg = cfg
+        self.image_scaling = image_scaling or ImageScaling()
+        self.autoencoder = SpectrumAutoencoder(**cfg["autoencoder"])
+        self.x_dim = cfg["autoencoder"]["latent_dim"] + 2  # + z + log10 norm
+        self.encoder = ImageEncoder(**cfg["image_encoder"])
+        cond_dim = cfg["image_encoder"]["cond_dim"]
+        self.denoiser = LatentDenoiser(self.x_dim, cond_dim=cond_dim, n_tokens=self.encoder.n_tokens,
+                                       **cfg["denoiser"])
+        e = cfg["embed_dim"]
+        self.image_head = nn.Sequential(nn.Linear(cond_dim, e), nn.SiLU(), nn.Linear(e, e))
+        self.latent_head = nn.Sequential(nn.Linear(self.x_dim, e), nn.SiLU(), nn.Linear(e, e))
+        self.register_buffer("x_mean", torch.zeros(self.x_dim))
+        self.register_buffer("x_std", torch.ones(self.x_dim))
+        self.register_buffer("pooled_mean", torch.zeros(cond_dim))
+        self.register_buffer("pooled_std", torch.ones(cond_dim))
+        self.register_buffer("stats_mean", torch.zeros(15))
+        self.register_buffer("stats_std", torch.ones(15))
+        self.register_buffer("ood_threshold", torch.tensor(float("inf")))
+        self.schedule = CosineSchedule(**{k: v for k, v in cfg["schedule"].items() if k != "kind"})
+
+    def full_config(self) -> dict:
+        """Everything needed to rebuild this model (stored in the checkpoint metadata)."""
+        return {**self.cfg, "image_scaling": self.image_scaling.to_dict()}
+
+    # --- latent vector x = standardised (s, z, log10 norm) -------------------------------------
+    def pack(self, s: torch.Tensor, z: torch.Tensor, log_norm: torch.Tensor) -> torch.Tensor:
+        return (torch.cat([s, z[:, None], log_norm[:, None]], 1) - self.x_mean) / self.x_std
+
+    def unpack(self, x: torch.Tensor):
+        raw = x * self.x_std + self.x_mean
+        return raw[:, :-2], raw[:, -2], raw[:, -1]
+
+    # --- conditioning and scores -------------------------------------------------------------
+    def encode_images(self, images_scaled: torch.Tensor) -> Cond:
+        return self.encoder(images_scaled)
+
+    @staticmethod
+    def image_stats(images_scaled: torch.Tensor) -> torch.Tensor:
+        """Per band: mean, spread and central 8×8 mean of the scaled image (B, 15).
+
+        The encoder's group norms discard overall level and contrast, so a flat, saturated or
+        empty image can look ordinary in embedding space; these statistics cannot.
+        """
+        c = images_scaled[:, :, 28:36, 28:36].mean((2, 3))
+        return torch.cat([images_scaled.mean((2, 3)), images_scaled.std((2, 3)), c], 1)
+
+    def ood_score(self, cond: Cond, images_scaled: torch.Tensor) -> torch.Tensor:
+        """Larger of the RMS standardised distances of image statistics and pooled embedding from training."""
+        d_emb = ((cond.pooled - self.pooled_mean) / self.pooled_std).pow(2).mean(1).sqrt()
+        d_img = ((self.image_stats(images_scaled) - self.stats_mean) / self.stats_std).pow(2).mean(1).sqrt()
+        return torch.maximum(d_emb, d_img)
+
+    def match_score(self, cond: Cond, x: torch.Tensor) -> torch.Tensor:
+        """Cosine similarity of the image and latent embeddings (the contrastive score)."""
+        return F.cosine_similarity(self.image_head(cond.pooled), self.latent_head(x), dim=-1)
+
+    def contrastive_loss(self, cond: Cond, x: torch.Tensor, tau: float = 0.05) -> torch.Tensor:
+        """Symmetric NT-Xent / InfoNCE over the batch (Chen et al. 2020; Radford et al. 2021), τ = 0.05 as in the paper."""
+        a = F.normalize(self.image_head(cond.pooled), dim=-1)
+        b = F.normalize(self.latent_head(x), dim=-1)
+        logits = a @ b.T / tau
+        target = torch.arange(len(a), device=a.device)
+        return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target))
+
+    # --- sampling ----------------------------------------------------------------------------
+    @torch.no_grad()
+    def sample_latents(self, cond: Cond, n: int, steps: int | None = None, sampler: str | None = None,
+                       generator: torch.Generator | None = None, callback=None) -> torch.Tensor:
+        """n latent samples for each conditioned galaxy → (B·n, x_dim), galaxy-major."""
+        c = cond.repeat_interleave(n)
+        x = prior_noise(c.batch, (self.x_dim,), generator=generator, device=c.pooled.device)
+        den = ModelDenoiser(self.denoiser, self.schedule, self.cfg["prediction"])
+        fn = get_sampler(sampler or self.cfg["sampler"])
+        return fn(den, x, self.schedule, c, steps or self.cfg["steps"], callback=callback, generator=generator)
+
+    @torch.no_grad()
+    def decode(self, x: torch.Tensor):
+        """Latent samples → (normalised observed flux (N, n_pix), z (N,), norm (N,))."""
+        s, z, log_norm = self.unpack(x)
+        z = z.clamp(0.0, 0.3)
+        flux = self.autoencoder.decode(s, z)
+        return flux, z, 10.0 ** log_norm

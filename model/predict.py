@@ -1,0 +1,173 @@
+"""One object to ask for spectra: load a model once, give it images, get samples with their grid.
+
+``Predictor.sample(images, n, seed)`` returns a :class:`Prediction` per call (all galaxies, n
+samples each); ``Predictor.sample_stream`` yields growing predictions for one galaxy so a caller
+can paint the first chunk before the rest is drawn. Each image is encoded once; samples are
+seeded per galaxy, so ``(image, seed, n)`` always gives the same spectra.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from model.data.preprocess import check_image_batch
+from model.data.spectrum import Spectrum
+from model.device import pick_device
+from model.errors import BadInputError, PhotospecError
+
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+DEFAULT_CHECKPOINT = ASSETS / "default-model.safetensors"
+
+
+@dataclass
+class Prediction:
+    """n sampled spectra of one galaxy: observed-frame vacuum Å, flux in 1e-17 erg s⁻¹ cm⁻² Å⁻¹."""
+
+    wavelength: np.ndarray
+    flux: np.ndarray  # (n, n_pix)
+    z: np.ndarray  # (n,) sampled redshift of each spectrum
+    score: np.ndarray  # (n,) contrastive cosine similarity to the image
+    ood_score: float
+    ood_flag: bool
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return len(self.flux)
+
+    @property
+    def best(self) -> int:
+        """Index of the sample that best matches the image (highest contrastive score)."""
+        return int(np.argmax(self.score))
+
+    def quantiles(self, levels=(0.025, 0.16, 0.5, 0.84, 0.975)) -> np.ndarray:
+        """Per-pixel quantiles over the samples, (len(levels), n_pix)."""
+        return np.quantile(self.flux, levels, axis=0)
+
+    def to_spectrum(self) -> Spectrum:
+        """The samples as one batch :class:`Spectrum` (z = median sampled redshift)."""
+        return Spectrum(self.wavelength, self.flux, z=float(np.median(self.z)), meta=dict(self.meta))
+
+    def head(self, k: int) -> "Prediction":
+        """The first k samples (what a stream had drawn after k)."""
+        return Prediction(self.wavelength, self.flux[:k], self.z[:k], self.score[:k], self.ood_score,
+                          self.ood_flag, dict(self.meta))
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+class Predictor:
+    """The default latent model behind a small, thread-safe sampling API."""
+
+    def __init__(self, checkpoint: str | Path = DEFAULT_CHECKPOINT, device: str | None = None,
+                 threads: int | None = None):
+        from model.latent.train import load_model
+
+        path = Path(checkpoint)
+        if not path.exists():
+            raise PhotospecError(f"{path}: checkpoint not found (the default ships in assets/; "
+                                 "train one with `photospec train`)")
+        self.device = pick_device(device)
+        if threads:
+            torch.set_num_threads(threads)
+        self.model, self.extra = load_model(path)
+        self.model.to(self.device)
+        self.checkpoint = path
+        self.checkpoint_sha256 = _sha256(path)
+        self.wavelength = self.model.autoencoder.obs_grid.wavelength
+        self.name = self.model.cfg["kind"]
+        self._lock = threading.Lock()
+
+    @torch.no_grad()
+    def _draw(self, cond, n: int, seed: int, steps: int | None, callback=None):
+        gen = torch.Generator(device="cpu").manual_seed(int(seed))
+        x = self.model.sample_latents(cond, n, steps=steps, generator=gen, callback=callback)
+        flux, z, norm = self.model.decode(x)
+        score = self.model.match_score(cond.repeat_interleave(n), x)
+        return (flux * norm[:, None]).float().cpu().numpy(), z.cpu().numpy(), score.cpu().numpy()
+
+    @torch.no_grad()
+    def _encode(self, images: np.ndarray):
+        x = torch.as_tensor(self.model.image_scaling.apply(images)).to(self.device)
+        cond = self.model.encode_images(x)
+        ood = self.model.ood_score(cond, x).cpu().numpy()
+        return cond, ood
+
+    def _meta(self, seed: int, steps) -> dict:
+        return {"model": self.name, "checkpoint": self.checkpoint.name,
+                "checkpoint_sha256": self.checkpoint_sha256, "seed": int(seed),
+                "steps": int(steps or self.model.cfg["steps"]), "sampler": self.model.cfg["sampler"]}
+
+    @staticmethod
+    def _check_n(n) -> int:
+        if isinstance(n, bool) or int(n) != n or n <= 0:
+            raise BadInputError(f"n: number of samples must be a positive integer, got {n}")
+        return int(n)
+
+    def _chunks(self, cond, n: int, seed: int, chunk: int, steps, callback=None):
+        """Draw n samples in chunks; chunk j is seeded with (seed, j) → reproducible and streamable."""
+        for j, a in enumerate(range(0, n, chunk)):
+            with self._lock:
+                yield self._draw(cond, min(chunk, n - a), seed * 100_003 + j, steps, callback)
+
+    def _prediction(self, parts, ood: float, seed: int, steps) -> Prediction:
+        flux, z, score = (np.concatenate(p) for p in zip(*parts))
+        return Prediction(self.wavelength, flux, z, score, ood, bool(ood > float(self.model.ood_threshold)),
+                          self._meta(seed, steps))
+
+    def sample(self, images, n: int = 64, seed: int = 0, steps: int | None = None, chunk: int = 16,
+               callback=None) -> Prediction | list[Prediction]:
+        """n spectra per image; one image (5,64,64) → Prediction, a batch → list of Predictions.
+
+        Galaxy k of a batch is seeded with ``seed + k``, so a galaxy's samples do not depend on
+        which batch it was in, and equal the last item of ``sample_stream(image, n, seed + k)``.
+        """
+        n = self._check_n(n)
+        single = np.ndim(images) == 3
+        imgs = check_image_batch(images)
+        with self._lock:
+            cond, ood = self._encode(imgs)
+        out = [self._prediction(list(self._chunks(cond.index(slice(k, k + 1)), n, seed + k, chunk, steps, callback)),
+                                float(ood[k]), seed + k, steps)
+               for k in range(len(imgs))]
+        return out[0] if single else out
+
+    def sample_stream(self, image, n: int = 64, seed: int = 0, chunk: int = 16,
+                      steps: int | None = None) -> Iterator[Prediction]:
+        """Cumulative predictions for one galaxy: the first ``chunk`` samples, then more, up to n."""
+        n = self._check_n(n)
+        img = check_image_batch(image)
+        if len(img) != 1:
+            raise BadInputError(f"sample_stream: one image at a time, got {len(img)}")
+        with self._lock:
+            cond, ood = self._encode(img)
+        parts = []
+        for part in self._chunks(cond, n, seed, chunk, steps):
+            parts.append(part)
+            yield self._prediction(parts, float(ood[0]), seed, steps)
+
+
+_DEFAULT: Predictor | None = None
+_DEFAULT_LOCK = threading.Lock()
+
+
+def load_default(device: str | None = None) -> Predictor:
+    """The shipped default model, loaded once per process."""
+    global _DEFAULT
+    with _DEFAULT_LOCK:
+        if _DEFAULT is None:
+            _DEFAULT = Predictor(DEFAULT_CHECKPOINT, device=device)
+        return _DEFAULT
