@@ -26,7 +26,7 @@ from model.sampling import get_sampler, prior_noise
 DEFAULT_CONFIG = {
     "kind": "photospec-latent-v1",
     "autoencoder": {"latent_dim": 16, "width": 32, "hidden": 256},
-    "image_encoder": {"widths": [16, 32, 64, 128], "blocks": [1, 1, 1, 1], "cond_dim": 128, "norm": "group"},
+    "image_encoder": {"widths": [16, 32, 64, 128], "blocks": [1, 1, 1, 1], "cond_dim": 128, "norm": "batch"},
     "denoiser": {"width": 256, "depth": 4, "cross_attn": True, "heads": 4},
     "schedule": {"kind": "cosine", "T": 250},
     "prediction": "v",
@@ -86,8 +86,8 @@ class LatentSpectrumModel(nn.Module):
     def image_stats(images_scaled: torch.Tensor) -> torch.Tensor:
         """Per band: mean, spread and central 8×8 mean of the scaled image (B, 15).
 
-        The encoder's group norms discard overall level and contrast, so a flat, saturated or
-        empty image can look ordinary in embedding space; these statistics cannot.
+        Normalisation layers inside the encoder can hide an image's overall level and contrast,
+        so a flat, saturated or empty image may look ordinary in embedding space; these cannot.
         """
         c = images_scaled[:, :, 28:36, 28:36].mean((2, 3))
         return torch.cat([images_scaled.mean((2, 3)), images_scaled.std((2, 3)), c], 1)

@@ -12,7 +12,7 @@ from model.latent.train import TrainConfig, load_model, train
 from model.predict import Predictor
 
 TINY = {"autoencoder": {"latent_dim": 4, "width": 8, "hidden": 32},
-        "image_encoder": {"widths": [8, 8, 16, 16], "blocks": [1, 1, 1, 1], "cond_dim": 16, "norm": "group"},
+        "image_encoder": {"widths": [8, 8, 16, 16], "blocks": [1, 1, 1, 1], "cond_dim": 16, "norm": "batch"},
         "denoiser": {"width": 32, "depth": 1, "cross_attn": True, "heads": 2}, "embed_dim": 8, "steps": 4}
 
 
