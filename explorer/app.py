@@ -37,7 +37,7 @@ def notifier():
 
 THEME_JS = """
 const url = new URL(window.location.href);
-if (cb_obj.value) { url.searchParams.set('theme', 'dark'); } else { url.searchParams.delete('theme'); }
+if (cb_obj.active) { url.searchParams.set('theme', 'dark'); } else { url.searchParams.delete('theme'); }
 window.location.assign(url.toString());
 """
 

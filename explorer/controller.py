@@ -41,6 +41,7 @@ class SamplingController(Viewer):
         self._job = 0
         self.last_future = None
         self._slider = pn.widgets.IntSlider(label="samples", start=8, end=256, step=8, value=state.n_samples,
+                                            css_classes=["samples-slider"],
                                             width=220)
         self._slider.param.watch(lambda e: setattr(self.state, "n_samples", int(e.new)), "value_throttled")
         state.param.watch(lambda e: setattr(self._slider, "value", int(e.new)), "n_samples")

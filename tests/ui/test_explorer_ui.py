@@ -1,0 +1,150 @@
+"""The served explorer in headless Chromium: click, sample, slide, theme, export, URL state, upload, five sessions."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+
+import numpy as np
+import pytest
+
+from tests.ui.conftest import ROOT
+from tests.ui.harness import plot_canvas_click, serve, wait_for
+
+pytestmark = pytest.mark.ui
+
+
+@pytest.fixture
+def explorer(mock_catalogue, model_loader):
+    """Serve the explorer over the mock catalogue; yields (url, list of per-session apps, model kind)."""
+    import panel as pn
+
+    from explorer.app import build_app
+    from explorer.sampler import SharedPredictor
+
+    loader, kind = model_loader
+    shared = SharedPredictor(loader)
+    apps = []
+    lock = threading.Lock()
+
+    def factory():
+        pn.extension(notifications=True)
+        app = build_app(mock_catalogue, shared)
+        with lock:
+            apps.append(app)
+        return app
+
+    with serve(factory) as url:
+        yield url, apps, kind
+
+
+def open_page(chromium, url, external=None):
+    ctx = chromium.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True)
+    page = ctx.new_page()
+    if external is not None:
+        page.on("request", lambda r: external.append(r.url)
+                if not r.url.startswith(("http://127.0.0.1", "http://localhost", "data:", "blob:", "ws://"))
+                else None)
+    page.goto(url, timeout=120_000)
+    page.wait_for_selector("canvas", timeout=120_000)
+    return page
+
+
+def done(app, n=None):
+    st = app.explorer.state
+    return st.properties is not None and not st.busy and (n is None or len(st.properties) == n)
+
+
+def test_click_a_galaxy_shows_cutout_and_spectra(chromium, explorer, artifacts):
+    url, apps, kind = explorer
+    external = []
+    page = open_page(chromium, url, external)
+    state = apps[-1].explorer.state
+    plot_canvas_click(page, page.locator("canvas").first, 0.45, 0.5)
+    wait_for(lambda: state.galaxy_id is not None, 60, what="a galaxy picked by the click")
+    wait_for(lambda: state.has_image, 120, what="the cutout")
+    wait_for(lambda: state.prediction is not None, 120, what="the first samples")
+    wait_for(lambda: done(apps[-1], 64), 180, what="64 samples with properties")
+    page.get_by_text("64 samples with properties").wait_for(timeout=30_000)
+    assert f"galaxy={state.galaxy_id}" in page.evaluate("window.location.search")
+    assert external == [], f"the page fetched external resources: {external[:5]}"
+    page.wait_for_timeout(1500)
+    shot = artifacts / "explorer.png"
+    page.screenshot(path=str(shot), full_page=False)
+    assert shot.stat().st_size > 20_000
+    if kind == "default":
+        shutil.copy(shot, ROOT / "assets" / "explorer.png")
+    page.context.close()
+
+
+def test_url_state_reopens_the_same_galaxy_and_slider_resamples(chromium, explorer, mock_catalogue):
+    url, apps, _ = explorer
+    gid = int(mock_catalogue.ids()[7])
+    page = open_page(chromium, f"{url}?galaxy={gid}&n=16&frame=rest")
+    app = apps[-1]
+    wait_for(lambda: done(app, 16), 180, what="16 samples for the galaxy in the URL")
+    assert app.explorer.state.galaxy_id == gid and app.explorer.spectra.frame == "rest"
+    handle = page.locator(".samples-slider .noUi-handle").first
+    handle.focus()
+    page.keyboard.press("ArrowRight")  # keyboard-reachable: 16 → 24
+    wait_for(lambda: app.explorer.state.n_samples == 24, 30, what="the slider to change n")
+    wait_for(lambda: done(app, 24), 180, what="24 samples after moving the slider")
+    wait_for(lambda: "n=24" in page.evaluate("window.location.search"), 10, what="n in the URL")
+    page.context.close()
+
+
+def test_theme_switch_keeps_the_view(chromium, explorer, mock_catalogue):
+    url, apps, _ = explorer
+    gid = int(mock_catalogue.ids()[3])
+    page = open_page(chromium, f"{url}?galaxy={gid}&n=8")
+    wait_for(lambda: done(apps[-1], 8), 180, what="samples before the theme switch")
+    page.get_by_role("button", name="dark theme").click()
+    page.wait_for_url("**theme=dark**", timeout=60_000)
+    page.wait_for_selector("canvas", timeout=120_000)
+    assert page.locator("html").get_attribute("data-bs-theme") == "dark"
+    assert f"galaxy={gid}" in page.url
+    wait_for(lambda: apps[-1].explorer.state.galaxy_id == gid, 60, what="the same galaxy after reload")
+    page.context.close()
+
+
+def test_fits_export_opens_with_astropy(chromium, explorer, mock_catalogue, tmp_path):
+    from astropy.io import fits
+
+    url, apps, _ = explorer
+    gid = int(mock_catalogue.ids()[5])
+    page = open_page(chromium, f"{url}?galaxy={gid}&n=16")
+    wait_for(lambda: done(apps[-1], 16), 180, what="samples to export")
+    with page.expect_download(timeout=60_000) as dl:
+        page.get_by_role("button", name="samples + properties (FITS)").click()
+    path = tmp_path / dl.value.suggested_filename
+    dl.value.save_as(path)
+    assert path.name == f"photospec-galaxy-{gid}.fits"
+    with fits.open(path) as h:
+        assert h["SAMPLES"].data.shape[0] == 16
+        assert len(h["PROPERTIES"].data) == 16
+        assert np.all(np.diff(h["SPECTRUM"].data["WAVELENGTH"]) > 0)
+    page.context.close()
+
+
+def test_bad_upload_shows_an_error(chromium, explorer):
+    url, apps, _ = explorer
+    page = open_page(chromium, url)
+    page.locator("input[type=file]").set_input_files(
+        files=[{"name": "not-a-cutout.fits", "mimeType": "application/fits", "buffer": b"SIMPLE = nonsense"}])
+    toast = page.locator(".notyf__toast").filter(has_text="not-a-cutout.fits")
+    toast.wait_for(timeout=60_000)
+    assert apps[-1].explorer.state.image is None
+    page.context.close()
+
+
+@pytest.mark.slow
+def test_five_concurrent_sessions_all_get_spectra(chromium, explorer, mock_catalogue):
+    url, apps, _ = explorer
+    ids = [int(g) for g in mock_catalogue.ids()[10:15]]
+    pages = [open_page(chromium, f"{url}?galaxy={g}&n=16") for g in ids]
+    sessions = wait_for(lambda: [a for a in apps if a.explorer.state.galaxy_id in ids] if len(
+        [a for a in apps if a.explorer.state.galaxy_id in ids]) == 5 else None, 120, what="five sessions")
+    wait_for(lambda: all(done(a, 16) for a in sessions), 300, what="spectra in all five sessions")
+    assert sorted(a.explorer.state.galaxy_id for a in sessions) == sorted(ids)
+    for p in pages:
+        p.context.close()
