@@ -81,7 +81,7 @@ class Explorer:
 
     def main(self) -> pn.viewable.Viewable:
         top = pn.Row(pn.Column(self.cmd, sizing_mode="stretch_both", min_height=450),
-                     pn.Column(self.cutout, width=360), sizing_mode="stretch_width", height=520)
+                     pn.Column(self.cutout, width=360), sizing_mode="stretch_width", height=460)
         tabs = pn.Tabs(("Properties", self.properties), ("Population", self.overlays), ("About", about_pane()),
                        dynamic=True, sizing_mode="stretch_width")
         return pn.Column(top, self.controller, pn.Column(self.spectra, height=400, sizing_mode="stretch_width"),

@@ -56,7 +56,7 @@ class CutoutView(Viewer):
     def __init__(self, state: ExplorerState, **params):
         super().__init__(**params)
         self.state = state
-        self._pane = pn.pane.HoloViews(self._plot(), sizing_mode="stretch_width", min_height=300, linked_axes=False)
+        self._pane = pn.pane.HoloViews(self._plot(), sizing_mode="stretch_width", min_height=260, linked_axes=False)
         self.param.watch(self._refresh, ["mode", "rgb_bands", "q", "stretch"])
         state.param.watch(self._refresh, ["image"])
 
@@ -72,7 +72,7 @@ class CutoutView(Viewer):
         arr = self.rendered()
         bounds = (-HALF, -HALF, HALF, HALF)
         opts = dict(xlabel="Δx (arcsec)", ylabel="Δy (arcsec)", data_aspect=1, responsive=True,
-                    min_height=280, max_height=340, toolbar="right", tools=["save"],
+                    min_height=250, max_height=290, toolbar="right", tools=["save"],
                     title=f"{self.state.source or 'no galaxy picked'}")
         if arr is None:
             img = hv.RGB(np.zeros((64, 64, 3), np.uint8), bounds=bounds, kdims=["x (arcsec)", "y (arcsec)"])

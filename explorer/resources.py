@@ -53,14 +53,11 @@ def warm_up(catalogue: Catalogue) -> None:
 
     df = catalogue.df.head(1000) if not catalogue.is_dask else catalogue.df.head(1000, compute=True)
     cols = [c for c in ("u_r", "abs_mag_r", "z") if c in df.columns]
-    if len(cols) >= 2:
-        small = pd.DataFrame({c: np.asarray(df[c], np.float64) for c in cols})
+    if len(cols) >= 2:  # compile for the dtype the catalogue really has (float32 tables, float64 mock rows)
+        small = pd.DataFrame({c: np.asarray(df[c]) for c in cols})
         cvs = ds.Canvas(plot_width=64, plot_height=64)
         cvs.points(small, cols[0], cols[1], ds.count())
         cvs.points(small, cols[0], cols[1], ds.mean(cols[-1]))
-        small32 = small.astype(np.float32)
-        cvs.points(small32, cols[0], cols[1], ds.count())
-        cvs.points(small32, cols[0], cols[1], ds.mean(cols[-1]))
     try:
         catalogue.warm_up()
     except PhotospecError as exc:
