@@ -1,0 +1,156 @@
+"""Catalogue-scale prediction on Dask: plan partitions, skip finished ones, run the rest on the
+workers of a cluster (or in this process), collect failures.
+
+``scheduler`` is ``"local"`` (a :class:`distributed.LocalCluster` of single-threaded worker
+processes), ``"inprocess"`` (no Dask: partitions one after another here; the baseline of the
+scaling benchmark), or the address of a running scheduler (``tcp://host:8786``; e.g. one started
+by ``dask_jobqueue.SLURMCluster``). A task that was running on a worker that dies is re-run by
+the scheduler elsewhere; ``retries`` re-runs a task that raised (I/O hiccups), and partitions
+whose output is already complete are never submitted again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from model.errors import BadInputError, PhotospecError
+from model.scale.partitions import Failure, Partition, plan
+from model.scale.store import finished, init_out, stored_failures, write_failures
+from model.scale.summary import DEFAULT_LEVELS, check_levels
+from model.scale.worker import run_partition
+
+__all__ = ["JobResult", "make_job", "run_catalogue"]
+
+
+@dataclass
+class JobResult:
+    """What a run did: partitions done now / skipped as finished, galaxies written, failures."""
+
+    out: Path
+    partitions: int
+    done: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    rows: int = 0
+    failures: list[Failure] = field(default_factory=list)
+    seconds: float = 0.0
+    task_seconds: list[float] = field(default_factory=list)
+    dashboard: str | None = None
+
+
+def make_job(checkpoint, samples: int, seed: int = 0, steps: int | None = None, chunk: int = 16,
+             levels=DEFAULT_LEVELS, split: str | None = None) -> dict:
+    """The job description sent to workers; ``fingerprint`` decides whether an old part can be kept."""
+    path = Path(checkpoint)
+    if not path.is_file():
+        raise PhotospecError(f"{path}: checkpoint not found (the default ships in assets/; train one with `photospec train`)")
+    for name, v, lo in (("--samples", samples, 1), ("--seed", seed, 0), ("--chunk", chunk, 1)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+            raise BadInputError(f"{name} {v}: must be an integer ≥ {lo}")
+    if steps is not None and (not isinstance(steps, int) or steps < 1):
+        raise BadInputError(f"--steps {steps}: must be a positive integer")
+    levels = check_levels(levels)
+    fp = {"checkpoint_sha256": _sha256(path), "samples": samples, "seed": seed, "steps": steps, "chunk": chunk,
+          "levels": list(levels), "split": split}
+    return {"checkpoint": str(path.resolve()), "samples": samples, "seed": seed, "steps": steps, "chunk": chunk,
+            "levels": levels, "fingerprint": fp}
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _client(scheduler: str, workers: int | None, threads_per_worker: int, dashboard: bool):
+    from distributed import Client, LocalCluster
+
+    if scheduler == "local":
+        cluster = LocalCluster(n_workers=workers or 2, threads_per_worker=threads_per_worker, processes=True,
+                               dashboard_address=":0" if dashboard else None)
+        return Client(cluster), cluster
+    try:
+        return Client(scheduler, timeout="20s"), None
+    except (OSError, TimeoutError) as exc:
+        raise PhotospecError(f"--scheduler {scheduler}: cannot reach a Dask scheduler ({exc})") from None
+
+
+def _bar(total: int, progress: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="part", desc="predict", disable=not progress, file=sys.stderr)
+
+
+def _collect(res: dict, result: JobResult, bar, on_done) -> None:
+    result.rows += res["rows"]
+    result.failures.extend(res["failures"])
+    result.task_seconds.append(res["seconds"])
+    if res["rows"]:
+        result.done.append(res["partition"])
+    bar.update(1)
+    bar.set_postfix(galaxies=result.rows, failed=len(result.failures))
+    if on_done is not None:
+        on_done(res)
+
+
+def run_catalogue(catalogue: str, out, job: dict, scheduler: str = "local", client=None, workers: int | None = None,
+                  threads_per_worker: int = 1, partition_size: int = 256, split: str | None = None,
+                  retries: int = 2, progress: bool = True, dashboard: bool = True, on_done=None) -> JobResult:
+    """Predict every galaxy of ``catalogue`` into ``out`` (see :mod:`model.scale.store` for the layout).
+
+    ``client`` (a :class:`distributed.Client`) overrides ``scheduler``; ``on_done(result_dict)`` is
+    called on the driver after each partition (the progress bar hangs on the same loop).
+    """
+    t0 = time.perf_counter()
+    parts, failures = plan(catalogue, partition_size, split)
+    out = init_out(out, job["fingerprint"])
+    result = JobResult(out, len(parts), failures=list(failures))
+    todo: list[Partition] = []
+    for p in parts:
+        if finished(out, p, job["fingerprint"]):
+            result.skipped.append(p.name)
+            result.failures.extend(stored_failures(out, p))
+        else:
+            todo.append(p)
+    bar = _bar(len(todo), progress and bool(todo))
+    try:
+        if todo and scheduler == "inprocess" and client is None:
+            for p in todo:
+                _collect(run_partition(p, job, str(out)), result, bar, on_done)
+        elif todo:
+            own = None
+            if client is None:
+                client, own = _client(scheduler, workers, threads_per_worker, dashboard)
+            try:
+                from distributed import as_completed
+
+                result.dashboard = client.dashboard_link if dashboard else None
+                if result.dashboard and progress:
+                    print(f"Dask dashboard: {result.dashboard}", file=sys.stderr, flush=True)
+                futures = [client.submit(run_partition, p, job, str(out), key=f"photospec-{p.name}-{id(result):x}",
+                                         retries=retries, pure=False) for p in todo]
+                where = {f.key: p for f, p in zip(futures, todo)}
+                for fut in as_completed(futures):
+                    try:
+                        res = fut.result()
+                    except Exception as exc:  # noqa: BLE001 — e.g. KilledWorker after repeated worker deaths
+                        p = where[fut.key]
+                        res = {"partition": p.name, "rows": 0, "seconds": 0.0, "load_s": 0.0,
+                               "failures": [Failure(p.name, p.label, f"task failed: {type(exc).__name__}: {exc}")]}
+                    _collect(res, result, bar, on_done)
+            finally:
+                if own is not None:
+                    client.close()
+                    own.close()
+    finally:
+        bar.close()
+    for stale in out.glob(".part-*.tmp"):
+        stale.unlink(missing_ok=True)
+    write_failures(out, result.failures)
+    result.seconds = time.perf_counter() - t0
+    return result
