@@ -1,0 +1,35 @@
+"""``photospec evaluate --checkpoint FILE --data DIR``: model and baselines on a held-out mock split → report."""
+
+from __future__ import annotations
+
+
+def register(sub) -> None:
+    p = sub.add_parser("evaluate", help="evaluate a checkpoint and three baselines on a mock test split; "
+                                        "write report.md/report.json/figures")
+    p.add_argument("--checkpoint", required=True, help="model checkpoint (.safetensors)")
+    p.add_argument("--data", required=True, help="complete-mode mock dataset directory (photospec mock)")
+    p.add_argument("--split", default="test", help="split to evaluate on (default: test)")
+    p.add_argument("--samples", type=int, default=32, help="spectra drawn per galaxy (default 32)")
+    p.add_argument("--limit", type=int, default=None, help="evaluate only the first N galaxies of the split")
+    p.add_argument("--ppxf-subset", type=int, default=100, help="galaxies fitted with pPXF (0: none; default 100)")
+    p.add_argument("--ppxf-samples", type=int, default=8, help="samples per galaxy fitted with pPXF (default 8)")
+    p.add_argument("--reference-limit", type=int, default=None,
+                   help="training images used by the image baselines (default: the whole training split)")
+    p.add_argument("--workers", type=int, default=1, help="processes for the toolbox measurements")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="evaluation", help="report directory (default ./evaluation)")
+    p.set_defaults(func=_run)
+
+
+def _run(args) -> int:
+    from model.evaluation import evaluate, summary_table, write_report
+
+    res = evaluate(args.checkpoint, args.data, split=args.split, n_samples=args.samples, limit=args.limit,
+                   seed=args.seed, ppxf_subset=args.ppxf_subset, ppxf_samples=args.ppxf_samples,
+                   reference_limit=args.reference_limit, workers=args.workers, verbose=True)
+    paths = write_report(res, args.out)
+    print(summary_table(res))
+    for c in res["criteria"]:
+        print(f"{'PASS' if c['passed'] else 'FAIL'}  {c['criterion']}: {c['value']:.4g} (target {c['target']})")
+    print(f"report: {paths['markdown']}")
+    return 0

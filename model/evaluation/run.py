@@ -1,0 +1,127 @@
+"""``evaluate``: the default model and three baselines on a held-out mock test split.
+
+Steps: load the test split with its noiseless spectra; draw ``n_samples`` spectra per galaxy and
+measure them (:mod:`model.evaluation.generated`); fit pPXF on a subset
+(:mod:`model.evaluation.ppxf_subset`); fit the baselines on the training split
+(:mod:`model.evaluation.baselines`); summarise (:mod:`model.evaluation.summary`).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from model.errors import BadInputError
+
+
+def _check_args(checkpoint, dataset, split, n_samples, limit, ppxf_subset, ppxf_samples, workers):
+    from model.data.datasets import SPLITS
+    from model.mock.store import MockDataset
+
+    for name, v, lo in (("n_samples", n_samples, 2), ("ppxf_samples", ppxf_samples, 2), ("workers", workers, 1)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+            raise BadInputError(f"{name}: must be an integer ≥ {lo}, got {v!r}")
+    for name, v in (("limit", limit), ("ppxf_subset", ppxf_subset)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0):
+            raise BadInputError(f"{name}: must be a non-negative integer, got {v!r}")
+    if limit == 0:
+        raise BadInputError("limit: must be positive (0 galaxies cannot be evaluated)")
+    path = Path(checkpoint)
+    if not path.is_file():
+        raise BadInputError(f"{path}: checkpoint not found")
+    if split not in SPLITS:
+        raise BadInputError(f"split {split!r}: unknown; known: {', '.join(SPLITS)}")
+    ds = MockDataset(dataset)
+    if ds.catalogue_only:
+        raise BadInputError(f"{dataset}: catalogue-only dataset has no images/spectra to evaluate on")
+    return ds
+
+
+def _log(verbose, msg):
+    if verbose:
+        print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def training_labels(ds) -> pd.DataFrame:
+    """All training-split catalogue rows of a mock dataset."""
+    from model.data.datasets import split_of
+
+    lab = ds.labels
+    return lab[split_of(lab["galaxy_id"].to_numpy()) == "train"].reset_index(drop=True)
+
+
+def evaluate(checkpoint, dataset, split: str = "test", n_samples: int = 32, limit: int | None = None,
+             seed: int = 0, ppxf_subset: int = 100, ppxf_samples: int = 8, reference_limit: int | None = None,
+             workers: int = 1, verbose: bool = False) -> dict:
+    """Evaluate ``checkpoint`` on ``split`` of a complete-mode mock ``dataset``; returns the result dict.
+
+    Parameters
+    ----------
+    n_samples : spectra drawn per galaxy (the model's seeds are ``seed + galaxy index``).
+    limit : evaluate only the first ``limit`` galaxies of the split.
+    ppxf_subset, ppxf_samples : pPXF runs on the first ``ppxf_subset`` galaxies, on
+        ``ppxf_samples`` samples each and on their true spectra (0 skips pPXF).
+    reference_limit : use at most this many training galaxies for the image baselines
+        (nearest neighbour, regressor); the magnitude baseline always uses the whole training split.
+    workers : processes for the toolbox measurements.
+
+    The result holds JSON-ready summaries (see :func:`model.evaluation.summary.summarise`) and,
+    under ``"_data"``, the per-galaxy arrays the figures need.
+    """
+    from model.data.datasets import load_mock
+    from model.evaluation import baselines as bl
+    from model.evaluation.generated import generate_and_measure
+    from model.evaluation.ppxf_subset import ppxf_properties
+    from model.evaluation.summary import summarise
+    from model.predict import Predictor
+
+    ds = _check_args(checkpoint, dataset, split, n_samples, limit, ppxf_subset, ppxf_samples, workers)
+    t0 = time.time()
+    test = load_mock(dataset, split, limit=limit, with_truth=True)
+    if test.flux_true is None:
+        raise BadInputError(f"{dataset}: no noiseless spectra (flux_true) to compare with")
+    predictor = Predictor(checkpoint, threads=1)
+    if not np.allclose(predictor.wavelength, test.grid.wavelength):
+        raise BadInputError(f"{checkpoint}: model grid ({predictor.wavelength.size} px) differs from the "
+                            f"dataset grid ({test.grid.wavelength.size} px)")
+    _log(verbose, f"{len(test)} {split} galaxies; drawing {n_samples} spectra each")
+    n_keep = min(ppxf_subset or 0, len(test))
+    gen = generate_and_measure(predictor, test, n_samples, seed=seed, workers=workers, keep=n_keep,
+                               keep_samples=min(ppxf_samples, n_samples),
+                               progress=lambda d, n: _log(verbose and (d % 256 < 32 or d == n), f"sampled {d}/{n}"))
+    t_sample = time.time() - t0
+    ppxf = None
+    if n_keep:
+        _log(verbose, f"pPXF on {n_keep} galaxies × {min(ppxf_samples, n_samples)} samples + true spectra")
+        ppxf = ppxf_properties(gen.wavelength, gen.keep, test.flux_true * test.norm[:, None], test.z,
+                               workers=workers)
+
+    _log(verbose, "baselines")
+    train_lab = training_labels(ds)
+    gbt = bl.gbt_baseline(train_lab, test.labels, seed=seed)
+    ref = load_mock(dataset, "train", limit=reference_limit, with_truth=True)
+    feat_tr, emb_tr = bl.image_features(predictor.model, ref.images)
+    feat_te, emb_te = bl.image_features(predictor.model, test.images)
+    nn_idx = bl.nearest_neighbour(emb_te, emb_tr)
+    nn = bl.nn_baseline(nn_idx, ref.labels)
+    nn_spec = ref.flux_true[nn_idx] * ref.norm[nn_idx, None]
+    reg, reg_spec = bl.regressor_baseline(feat_tr, ref.labels, ref.flux_true, ref.norm, feat_te)
+    n_ref = len(ref)
+    del ref, feat_tr, emb_tr
+
+    meta = {"checkpoint": str(checkpoint), "checkpoint_sha256": predictor.checkpoint_sha256,
+            "checkpoint_step": predictor.extra.get("step"), "dataset": str(dataset), "split": split,
+            "n_galaxies": len(test), "dropped": test.dropped, "n_samples": n_samples, "seed": seed,
+            "sampler": predictor.model.cfg["sampler"], "steps": predictor.model.cfg["steps"],
+            "ppxf_galaxies": n_keep, "ppxf_samples": min(ppxf_samples, n_samples) if n_keep else 0,
+            "n_train_labels": len(train_lab), "n_reference_images": n_ref,
+            "seconds_sampling_and_fast_toolbox": round(t_sample, 1), "seconds_total": None,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    result = summarise(test, gen, ppxf, {"nearest": nn, "regressor": reg, "gbt": gbt},
+                       {"nearest": nn_spec, "regressor": reg_spec}, meta, seed=seed)
+    result["meta"]["seconds_total"] = round(time.time() - t0, 1)
+    _log(verbose, f"done in {result['meta']['seconds_total']} s")
+    return result
