@@ -1,0 +1,86 @@
+"""End to end on a tiny trained model and mock: report files, CLI, baselines, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from model.cli import main
+from model.errors import BadInputError
+from model.evaluation import evaluate, write_report
+
+pytestmark = pytest.mark.slow  # one tiny mock + model + evaluation shared by the module: ~20 s
+
+
+@pytest.fixture(scope="module")
+def tiny_result(eval_model, eval_mock):
+    return evaluate(eval_model, eval_mock, n_samples=4, ppxf_subset=1, ppxf_samples=2, seed=3)
+
+
+def test_evaluate_covers_model_and_all_baselines(tiny_result):
+    res = tiny_result
+    n = res["meta"]["n_galaxies"]
+    assert n >= 4 and res["meta"]["n_samples"] == 4 and res["meta"]["ppxf_galaxies"] == 1
+    for m in ("model_median", "model_best", "nearest", "regressor", "gbt"):
+        assert res["photoz"][m]["n"] == n and np.isfinite(res["photoz"][m]["sigma_nmad"])
+        assert 0 <= res["agn"][m]["accuracy_bpt"] <= 1
+    for m in ("nearest", "regressor", "gbt", "toolbox_truth"):
+        assert np.isfinite(res["properties"]["dn4000"][m]["scatter"])
+    assert res["properties"]["sigma_star"]["gbt"]["subset"] == "pPXF 1"
+    assert {"z", "dn4000", "sigma_star", "pixels"} <= set(res["coverage"])
+    assert 0 <= res["coverage"]["pixels"]["pit_68"] <= 1
+    # the toolbox on the noiseless truth measures Dn4000 almost exactly
+    assert res["properties"]["dn4000"]["toolbox_truth"]["scatter"] < 0.05
+    assert [c["criterion"] for c in res["criteria"]][:2] == ["AGN accuracy (BPT truth)", "photo-z σ_NMAD"]
+    gal = res["_data"]["galaxies"]
+    assert len(gal) == n and np.allclose(gal["z_true"], gal["z_true"].clip(0.05, 0.15))
+
+
+def test_evaluate_is_reproducible(tiny_result, eval_model, eval_mock):
+    again = evaluate(eval_model, eval_mock, n_samples=4, ppxf_subset=0, seed=3, limit=3)
+    assert np.array_equal(again["_data"]["z_samples"], tiny_result["_data"]["z_samples"][:3])
+
+
+def test_write_report(tiny_result, tmp_path):
+    paths = write_report(tiny_result, tmp_path)
+    md = paths["markdown"].read_text()
+    assert "## Acceptance (issue 6)" in md and "GBT on ugriz" in md and "nearest neighbour" in md
+    data = json.loads(paths["json"].read_text())
+    assert "_data" not in data and data["meta"]["n_samples"] == 4
+    assert {p.name for p in paths["figures"]} == {"photoz.png", "calibration.png", "properties.png",
+                                                  "relations.png", "examples.png"}
+    for p in paths["figures"]:
+        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size < 300_000
+
+
+def test_cli_prints_summary_and_writes_report(eval_model, eval_mock, tmp_path, capsys):
+    rc = main(["evaluate", "--checkpoint", str(eval_model), "--data", str(eval_mock), "--samples", "3",
+               "--limit", "4", "--ppxf-subset", "0", "--out", str(tmp_path / "rep")])
+    out = capsys.readouterr().out
+    assert rc == 0 and "| method |" in out and "photo-z σ_NMAD" in out
+    assert (tmp_path / "rep" / "report.md").exists()
+
+
+def test_bad_input(eval_model, eval_mock, tmp_path, capsys):
+    with pytest.raises(BadInputError, match="checkpoint not found"):
+        evaluate(tmp_path / "none.safetensors", eval_mock)
+    for n in (0, -3, 1, 2.5, True):
+        with pytest.raises(BadInputError, match="n_samples"):
+            evaluate(eval_model, eval_mock, n_samples=n)
+    with pytest.raises(BadInputError, match="limit"):
+        evaluate(eval_model, eval_mock, limit=0)
+    with pytest.raises(BadInputError, match="not a mock dataset"):
+        evaluate(eval_model, tmp_path)
+    with pytest.raises(BadInputError, match="unknown"):
+        evaluate(eval_model, eval_mock, split="bogus")
+    from model.mock.store import write_dataset
+
+    cat = tmp_path / "cat"
+    write_dataset(cat, 10, seed=1, shard_size=10, progress=False, catalogue_only=True)
+    with pytest.raises(BadInputError, match="catalogue-only"):
+        evaluate(eval_model, cat)
+    assert main(["evaluate", "--checkpoint", str(eval_model), "--data", str(cat)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "catalogue-only" in err and len(err.splitlines()) == 1
