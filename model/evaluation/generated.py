@@ -46,7 +46,14 @@ def measure_galaxy(wave, samples, z_samples, truth, z_true) -> dict:
 
 
 def _measure_many(jobs):
-    return [measure_galaxy(*job) for job in jobs]
+    return [measure_galaxy(w, np.asarray(f, float), np.asarray(z, float), np.asarray(t, float), zt)
+            for w, f, z, t, zt in jobs]
+
+
+def _collect(item, measured) -> None:
+    idx, fut = item
+    for k, res in zip(idx, fut.result()):
+        measured[k] = res
 
 
 @dataclass
@@ -119,17 +126,18 @@ def generate_and_measure(predictor, data, n_samples: int, seed: int = 0, chunk: 
                                         "best": p.flux[p.best].copy(), "truth": truth.astype(np.float32)}
                 if k < keep:
                     kept[int(k)] = (p.flux[:keep_samples].copy(), p.z[:keep_samples].copy())
-                jobs.append((wave, p.flux.astype(float), p.z.astype(float), truth.astype(float), float(data.z[k])))
+                jobs.append((wave, p.flux, p.z, truth.astype(np.float32), float(data.z[k])))
             if pool is None:
                 for k, res in zip(idx, _measure_many(jobs)):
                     measured[k] = res
             else:
                 futures.append((idx, pool.submit(_measure_many, jobs)))
+                while len(futures) > 2 * workers:  # back-pressure: sampling outpaces measuring
+                    _collect(futures.pop(0), measured)
             if progress:
                 progress(int(idx[-1]) + 1, n_gal)
-        for idx, fut in futures:
-            for k, res in zip(idx, fut.result()):
-                measured[k] = res
+        for item in futures:
+            _collect(item, measured)
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)

@@ -38,9 +38,11 @@ def test_evaluate_covers_model_and_all_baselines(tiny_result):
     assert len(gal) == n and np.allclose(gal["z_true"], gal["z_true"].clip(0.05, 0.15))
 
 
-def test_evaluate_is_reproducible(tiny_result, eval_model, eval_mock):
-    again = evaluate(eval_model, eval_mock, n_samples=4, ppxf_subset=0, seed=3, limit=3)
+def test_evaluate_is_reproducible_with_worker_processes(tiny_result, eval_model, eval_mock):
+    again = evaluate(eval_model, eval_mock, n_samples=4, ppxf_subset=0, seed=3, limit=3, workers=2)
     assert np.array_equal(again["_data"]["z_samples"], tiny_result["_data"]["z_samples"][:3])
+    assert np.array_equal(again["_data"]["dn4000_samples"], tiny_result["_data"]["dn4000_samples"][:3],
+                          equal_nan=True)
 
 
 def test_write_report(tiny_result, tmp_path):
