@@ -158,6 +158,8 @@ def plan(spec: str, partition_size: int = 256, split: str | None = None) -> tupl
         raw = _plan_mock(root, split, failures)
     else:
         paths = _expand(spec)
+        if not paths:
+            raise BadInputError(f"{spec}: empty; holds no mock dataset, .npz cube or cutout FITS files")
         if len(paths) == 1 and paths[0].is_dir() and (paths[0] / "manifest.json").exists():
             raw = _plan_mock(paths[0], split, failures)
         elif all(p.suffix == ".npz" for p in paths):
