@@ -48,9 +48,10 @@ def write_part(out, p: Partition, table: pd.DataFrame, job: dict, failures: list
     t = pa.Table.from_pandas(table, preserve_index=False)
     meta = {"job": job, "partition": p.label, "index": p.index, "rows": len(table), "n_expected": p.n_expected,
             "failures": [[f.path, f.error] for f in failures]}
-    t = t.replace_schema_metadata({**(t.schema.metadata or {}), META_KEY: json.dumps(meta).encode()})
+    # no pandas metadata and statistics for the key only: the footer of ~180 columns stays small
+    t = t.replace_schema_metadata({META_KEY: json.dumps(meta).encode()})
     try:
-        pq.write_table(t, tmp, compression="zstd")
+        pq.write_table(t, tmp, compression="zstd", write_statistics=["galaxy_id"])
         os.replace(tmp, final)
     finally:
         if tmp.exists():
