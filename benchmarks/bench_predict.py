@@ -1,6 +1,6 @@
 """One-galaxy latency, batch throughput and memory of the default model vs the paper's method.
 
-Run: ``.venv/bin/python benchmarks/bench_predict.py [--checkpoint PATH] [--threads 2] [--repeats 5]``.
+Run: ``.venv/bin/python benchmarks/bench_predict.py [--checkpoint PATH] [--threads 1] [--repeats 5]``.
 
 Prints (issue 6 targets in brackets):
 
@@ -110,7 +110,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
     ap.add_argument("--mock", default="/work/data/mock-20k")
-    ap.add_argument("--threads", type=int, default=2, help="torch threads (the target machine has 2 cores)")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1, as photospec predict)")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--batch-galaxies", type=int, default=200)
     ap.add_argument("--baseline-evals", type=int, default=2)

@@ -43,6 +43,9 @@ def register(sub) -> None:
     p.add_argument("--steps", type=int, help="sampler steps (default: the model's)")
     p.add_argument("--chunk", type=int, default=16, help="samples drawn per batch (part of the seed recipe)")
     p.add_argument("--checkpoint", help="model checkpoint (default: the shipped assets/default-model.safetensors)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch threads for --images (default 1: per-galaxy batches gain little from more, and "
+                        "threads competing with other jobs for the cores are many times slower)")
     g = p.add_argument_group("catalogue mode")
     g.add_argument("--scheduler", default="local",
                    help="'local' (LocalCluster), 'inprocess' (no Dask), or a scheduler address tcp://HOST:8786")
@@ -165,7 +168,7 @@ def _run_images(args) -> int:
     for t in targets:
         if not t.parent.is_dir():
             raise BadInputError(f"--out {t}: directory {t.parent} does not exist")
-    predictor = Predictor(_checkpoint(args))
+    predictor = Predictor(_checkpoint(args), threads=args.threads)
     threshold = float(predictor.model.ood_threshold)
     n = 64 if args.samples is None else args.samples
     preds = predictor.sample(images, n=n, seed=args.seed, steps=args.steps, chunk=args.chunk)
@@ -190,6 +193,10 @@ def _run_catalogue(args) -> int:
     for name, v in (("--workers", args.workers), ("--threads-per-worker", args.threads_per_worker)):
         if v < 1:
             raise BadInputError(f"{name} {v}: must be ≥ 1")
+    if args.scheduler == "inprocess":
+        import torch
+
+        torch.set_num_threads(args.threads_per_worker)
     job = make_job(_checkpoint(args), 16 if args.samples is None else args.samples, args.seed, args.steps,
                    args.chunk, levels, args.split)
     res = run_catalogue(args.catalogue, args.out, job, scheduler=args.scheduler, workers=args.workers,
@@ -209,7 +216,7 @@ def _run_catalogue(args) -> int:
 
 
 def _run(args) -> int:
-    for name, v in (("--samples", args.samples), ("--steps", args.steps)):
+    for name, v in (("--samples", args.samples), ("--steps", args.steps), ("--threads", args.threads)):
         if v is not None and v < 1:
             raise BadInputError(f"{name} {v}: must be a positive integer")
     if args.seed < 0:
