@@ -48,7 +48,8 @@ def register(sub) -> None:
                         "threads competing with other jobs for the cores are many times slower)")
     g = p.add_argument_group("catalogue mode")
     g.add_argument("--scheduler", default="local",
-                   help="'local' (LocalCluster), 'inprocess' (no Dask), or a scheduler address tcp://HOST:8786")
+                   help="'local' (LocalCluster), 'inprocess' (no Dask), a scheduler address tcp://HOST:8786, "
+                        "or a scheduler file F.json (dask scheduler --scheduler-file F.json)")
     g.add_argument("--workers", type=int, default=2, help="LocalCluster worker processes (default 2)")
     g.add_argument("--threads-per-worker", type=int, default=1, help="torch threads per worker (default 1)")
     g.add_argument("--partition-size", type=int, default=256, help="cube rows or cutout files per partition")

@@ -3,10 +3,11 @@ workers of a cluster (or in this process), collect failures.
 
 ``scheduler`` is ``"local"`` (a :class:`distributed.LocalCluster` of single-threaded worker
 processes), ``"inprocess"`` (no Dask: partitions one after another here; the baseline of the
-scaling benchmark), or the address of a running scheduler (``tcp://host:8786``; e.g. one started
-by ``dask_jobqueue.SLURMCluster``). A task that was running on a worker that dies is re-run by
-the scheduler elsewhere; ``retries`` re-runs a task that raised (I/O hiccups), and partitions
-whose output is already complete are never submitted again.
+scaling benchmark), the address of a running scheduler (``tcp://host:8786``, e.g. of a
+``dask_jobqueue.SLURMCluster``), or the JSON file of ``dask scheduler --scheduler-file F``.
+A task that was running on a worker that dies is re-run by the scheduler elsewhere;
+``retries`` re-runs a task that raised (I/O hiccups), and partitions whose output is already
+complete are never submitted again.
 """
 
 from __future__ import annotations
@@ -75,6 +76,10 @@ def _client(scheduler: str, workers: int | None, threads_per_worker: int, dashbo
                                dashboard_address=":0" if dashboard else None)
         return Client(cluster), cluster
     try:
+        if scheduler.endswith(".json"):  # written by `dask scheduler --scheduler-file F` (e.g. in a SLURM job)
+            if not Path(scheduler).is_file():
+                raise PhotospecError(f"--scheduler {scheduler}: no such scheduler file")
+            return Client(scheduler_file=scheduler, timeout="20s"), None
         return Client(scheduler, timeout="20s"), None
     except (OSError, TimeoutError) as exc:
         raise PhotospecError(f"--scheduler {scheduler}: cannot reach a Dask scheduler ({exc})") from None
@@ -123,9 +128,10 @@ def run_catalogue(catalogue: str, out, job: dict, scheduler: str = "local", clie
             for p in todo:
                 _collect(run_partition(p, job, str(out)), result, bar, on_done)
         elif todo:
-            own = None
+            own = cluster = None
             if client is None:
-                client, own = _client(scheduler, workers, threads_per_worker, dashboard)
+                client, cluster = _client(scheduler, workers, threads_per_worker, dashboard)
+                own = client
             try:
                 from distributed import as_completed
 
@@ -145,8 +151,9 @@ def run_catalogue(catalogue: str, out, job: dict, scheduler: str = "local", clie
                     _collect(res, result, bar, on_done)
             finally:
                 if own is not None:
-                    client.close()
                     own.close()
+                if cluster is not None:
+                    cluster.close()
     finally:
         bar.close()
     for stale in out.glob(".part-*.tmp"):
