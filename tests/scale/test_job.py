@@ -120,3 +120,8 @@ def test_job_arguments_are_checked(scale_model, tmp_path):
         make_job(scale_model, 0)
     with pytest.raises(BadInputError, match="quantiles"):
         make_job(scale_model, 4, levels=(0.5, 1.5))
+
+
+def test_missing_scheduler_file_is_one_clear_error(scale_mock, job, tmp_path):
+    with pytest.raises(PhotospecError, match="no such scheduler file"):
+        run_catalogue(str(scale_mock), tmp_path / "out", job, scheduler=str(tmp_path / "sched.json"), progress=False)
