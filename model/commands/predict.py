@@ -202,7 +202,7 @@ def _run_catalogue(args) -> int:
                    args.chunk, levels, args.split)
     res = run_catalogue(args.catalogue, args.out, job, scheduler=args.scheduler, workers=args.workers,
                         threads_per_worker=args.threads_per_worker, partition_size=args.partition_size,
-                        split=args.split, progress=not args.no_progress)
+                        progress=not args.no_progress)
     rate = res.rows * job["samples"] / max(res.seconds, 1e-9) * 60
     print(f"{res.out}: {res.rows} galaxies predicted in {len(res.done)} partitions "
           f"({len(res.skipped)} already finished, skipped) in {res.seconds:.1f} s "

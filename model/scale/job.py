@@ -104,16 +104,26 @@ def _collect(res: dict, result: JobResult, bar, on_done) -> None:
 
 
 def run_catalogue(catalogue: str, out, job: dict, scheduler: str = "local", client=None, workers: int | None = None,
-                  threads_per_worker: int = 1, partition_size: int = 256, split: str | None = None,
-                  retries: int = 2, progress: bool = True, dashboard: bool = True, on_done=None) -> JobResult:
+                  threads_per_worker: int = 1, partition_size: int = 256, retries: int = 2, progress: bool = True,
+                  dashboard: bool = True, on_done=None) -> JobResult:
     """Predict every galaxy of ``catalogue`` into ``out`` (see :mod:`model.scale.store` for the layout).
 
     ``client`` (a :class:`distributed.Client`) overrides ``scheduler``; ``on_done(result_dict)`` is
-    called on the driver after each partition (the progress bar hangs on the same loop).
+    called on the driver after each partition (the progress bar hangs on the same loop). The input
+    and (for cubes and cutouts) the partition size join the job's fingerprint: an output directory
+    only ever holds one partitioning of one input, so no galaxy can appear in two part files.
     """
     t0 = time.perf_counter()
-    parts, failures = plan(catalogue, partition_size, split)
+    parts, failures = plan(catalogue, partition_size, job["fingerprint"]["split"])
+    kind = parts[0].kind if parts else None
+    src = Path(catalogue)
+    job = {**job, "fingerprint": {**job["fingerprint"], "input": str(src.resolve()) if src.exists() else catalogue,
+                                  "partition_size": None if kind == "mock" else partition_size}}
     out = init_out(out, job["fingerprint"])
+    planned = {p.name for p in parts} | {f.partition for f in failures}
+    for stale in out.glob("part-*.parquet"):  # e.g. the input lost a shard since the last run
+        if stale.stem not in planned:
+            stale.unlink()
     result = JobResult(out, len(parts), failures=list(failures))
     todo: list[Partition] = []
     for p in parts:

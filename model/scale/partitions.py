@@ -92,7 +92,7 @@ def _plan_mock(root: Path, split, failures) -> list:
         raise BadInputError(f"{root}/manifest.json: not a photospec mock dataset")
     if man.get("catalogue_only"):
         raise BadInputError(f"{root}: catalogue-only mock has no images to predict from")
-    shards = sorted(d for d in root.glob("shard-*") if d.is_dir() and not d.name.endswith(".tmp"))
+    shards = sorted(d for d in root.glob("shard-*") if d.is_dir() and d.name[6:].isdigit())
     if not shards:
         raise BadInputError(f"{root}: no complete shard-XXXXX directories")
     parts = []
@@ -101,10 +101,11 @@ def _plan_mock(root: Path, split, failures) -> list:
             ids = pq.read_table(d / "labels.parquet", columns=["galaxy_id"]).column(0).to_numpy()
             n = int(_split_mask(ids, split).sum())
         except Exception as exc:  # noqa: BLE001 — any unreadable footer is a failure of this shard
-            failures.append(Failure(d.name, str(d / "labels.parquet"), f"{type(exc).__name__}: {exc}"))
+            failures.append(Failure(f"part-{int(d.name.split('-')[1]):05d}", str(d / "labels.parquet"),
+                                    f"{type(exc).__name__}: {exc}"))
             continue
         if n:
-            parts.append(("mock", str(d), n, 0, 0, ()))
+            parts.append(("mock", str(d), n, 0, 0, (), int(d.name.split("-")[1])))
     return parts
 
 
@@ -123,7 +124,7 @@ def _plan_pasquet(paths: list[Path], size: int, split, failures) -> list:
         for a in range(0, len(cube), size):
             n = int(mask[a:a + size].sum())
             if n:
-                parts.append(("pasquet", str(p), n, a, min(a + size, len(cube)), ()))
+                parts.append(("pasquet", str(p), n, a, min(a + size, len(cube)), (), None))
     return parts
 
 
@@ -142,7 +143,8 @@ def _expand(spec: str) -> list[Path]:
 def plan(spec: str, partition_size: int = 256, split: str | None = None) -> tuple[list[Partition], list[Failure]]:
     """Partitions of a catalogue given as a directory or glob.
 
-    * a mock dataset directory (``manifest.json`` + ``shard-*``): one partition per shard;
+    * a mock dataset directory (``manifest.json`` + ``shard-*``): one partition per shard
+      (``part-K`` holds ``shard-K``);
     * ``*.npz`` Pasquet cubes: ``partition_size`` rows per partition;
     * a directory or glob of cutout FITS files: ``partition_size`` files per partition.
 
@@ -171,8 +173,9 @@ def plan(spec: str, partition_size: int = 256, split: str | None = None) -> tupl
             if split is not None:
                 raise BadInputError("--split needs integer galaxy ids (mock or Pasquet input), not cutout files")
             raw = [("cutouts", str(files[a]), len(files[a:a + partition_size]), a, a + len(files[a:a + partition_size]),
-                    tuple(str(f) for f in files[a:a + partition_size])) for a in range(0, len(files), partition_size)]
-    parts = [Partition(i, kind, src, n, a, b, files, split) for i, (kind, src, n, a, b, files) in enumerate(raw)]
+                    tuple(str(f) for f in files[a:a + partition_size]), None) for a in range(0, len(files), partition_size)]
+    parts = [Partition(i if k is None else k, kind, src, n, a, b, files, split)
+             for i, (kind, src, n, a, b, files, k) in enumerate(raw)]
     if not parts and not failures:
         raise BadInputError(f"{spec}: no galaxies to predict" + (f" in split {split!r}" if split else ""))
     return parts, failures

@@ -111,6 +111,8 @@ def test_cutout_partitions_keep_good_files_and_report_bad_ones(scale_mock, job, 
     assert len(res.failures) == 1 and res.failures[0].path.endswith("c3.fits")
     again = run_catalogue(str(folder), out, job, scheduler="inprocess", partition_size=2, progress=False)
     assert again.done == [] and [f.path for f in again.failures] == [res.failures[0].path]
+    with pytest.raises(BadInputError, match="different partition_size"):  # would regroup galaxies into other parts
+        run_catalogue(str(folder), out, job, scheduler="inprocess", partition_size=3, progress=False)
 
 
 def test_job_arguments_are_checked(scale_model, tmp_path):
