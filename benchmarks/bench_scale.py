@@ -62,6 +62,23 @@ def warm(checkpoint: str, image: np.ndarray, samples: int) -> None:
     summarise(get_predictor(checkpoint).sample(image, n=samples))
 
 
+def split_time(job: dict, images: np.ndarray, samples: int) -> None:
+    """Per-galaxy time of sampling vs the toolbox summary, in this process (1 thread)."""
+    from model.scale.summary import summarise
+    from model.scale.worker import get_predictor
+
+    p = get_predictor(job["checkpoint"])
+    t0 = time.perf_counter()
+    preds = p.sample(images, n=samples, seed=0)
+    t1 = time.perf_counter()
+    for pred in preds:
+        summarise(pred)
+    t2 = time.perf_counter()
+    n = len(images)
+    print(f"per galaxy (K={samples}, 1 thread): sampling {(t1 - t0) / n * 1e3:.0f} ms, toolbox quantiles "
+          f"{(t2 - t1) / n * 1e3:.0f} ms")
+
+
 def throughput(a, images: np.ndarray) -> None:
     import torch
     from distributed import Client, LocalCluster
@@ -100,6 +117,7 @@ def throughput(a, images: np.ndarray) -> None:
                 lat.append(time.perf_counter() - t0)
             print(f"Dask round trip of an empty task: {statistics.median(lat) * 1e3:.1f} ms (median of 20)")
         n = min(8, len(images))
+        split_time(job, images[:n], a.samples)
         write_cube(tmp / "small.npz", images[:n])
         one = run_catalogue(str(tmp / "small.npz"), tmp / "one", job, scheduler="inprocess", partition_size=n,
                             progress=False).seconds
