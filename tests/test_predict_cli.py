@@ -138,6 +138,7 @@ def test_catalogue_mode_reports_failures_with_exit_1(ckpt, mock, tmp_path, capsy
 
 
 @pytest.mark.realdata
+@pytest.mark.slow
 def test_real_stripe82_cutout_end_to_end(realdata, ckpt, tmp_path, capsys):
     cut = tmp_path / "cut.fits"
     assert main(["cutout", "--frames", str(realdata / FIELD), "--ra", "323.27162", "--dec", "-0.70306",
