@@ -80,7 +80,7 @@ def plot_report(path, cat: pd.DataFrame, spec_rows: pd.DataFrame, reals: list[di
         a.hist(real[c], bins, density=True, histtype="step", color="k", lw=2, label=f"real SDSS (n={len(real)})")
         a.hist(mock[c], bins, density=True, histtype="step", color="C3", lw=1.5, label=f"mock (n={len(mock)})")
         a.set_xlabel(c.replace("_", "−")), a.set_title(f"KS = {res['ks'][c]:.3f}")
-        a.legend(fontsize=8)
+        a.legend(fontsize=8, loc="upper left")
     for a, d, name in ((ax[1, 0], real, "real SDSS"), (ax[1, 1], mock, "mock")):
         m_r = d.mag_r - _dist_mod(d.z.to_numpy())
         a.hist2d(m_r, d.u_r, bins=[np.linspace(-24, -18.5, 60), np.linspace(0.8, 3.6, 60)], cmap="Greys")
@@ -104,13 +104,13 @@ def plot_report(path, cat: pd.DataFrame, spec_rows: pd.DataFrame, reals: list[di
     a.plot([-0.2, 0.6], [1.05 * -0.2 + 0.45, 1.05 * 0.6 + 0.45], "k:", lw=1)
     a.set_xlim(-1.6, 0.7), a.set_ylim(-1.3, 1.4)
     a.set_xlabel("log [N II]/Hα"), a.set_ylabel("log [O III]/Hβ"), a.set_title("BPT (fibre fluxes, mock)")
-    a.legend(fontsize=7, markerscale=1)
+    a.legend(fontsize=7, markerscale=1, loc="lower left")
     a = ax[2, 0]
     a.hist2d(cat.log_mstar, cat.metal_mw, bins=[np.linspace(9, 12, 50), np.linspace(-0.8, 0.45, 50)], cmap="Greys")
     lm = np.linspace(9, 12, 50)
     med, sig = rel.gallazzi_mzr(lm)
     a.plot(lm, med, "C3-", label="Gallazzi+05 median"), a.plot(lm, med - sig, "C3:"), a.plot(lm, med + sig, "C3:")
-    a.set_xlabel("log M*"), a.set_ylabel("[M/H] mass-weighted"), a.set_title("stellar mass–metallicity"), a.legend()
+    a.set_xlabel("log M*"), a.set_ylabel("[M/H] mass-weighted"), a.set_title("stellar mass–metallicity"), a.legend(loc="lower right")
     a = ax[2, 1]
     a.hist2d(cat.log_mstar, cat.dn4000, bins=[np.linspace(9, 12, 50), np.linspace(1.0, 2.4, 50)], cmap="Greys")
     a.set_xlabel("log M*"), a.set_ylabel("Dn4000"), a.set_title(
@@ -120,7 +120,7 @@ def plot_report(path, cat: pd.DataFrame, spec_rows: pd.DataFrame, reals: list[di
     if reals:
         a.hist([r["sn_median"] for r in reals], np.linspace(0, 60, 40), density=True, histtype="step", color="k",
                lw=2, label="real SDSS spectra")
-    a.set_xlabel("median S/N per pixel"), a.legend(), a.set_title("spectral S/N")
+    a.set_xlabel("median S/N per pixel"), a.legend(loc="upper right"), a.set_title("spectral S/N")
     pairs = compare_spectra(spec_rows, reals)
     for a, klass in zip((ax[3, 0], ax[3, 1]), ("quiescent", "star-forming")):
         sel = [p for p in pairs if p["class"] == klass]
@@ -129,7 +129,7 @@ def plot_report(path, cat: pd.DataFrame, spec_rows: pd.DataFrame, reals: list[di
             a.plot(p["grid"], p["real"], "k", lw=1, label=f"real {p['file']} z={p['z_real']:.3f}")
             a.plot(p["grid"], p["mock"], "C3", lw=1, label=f"mock z={p['z_mock']:.3f}")
             a.set_title(f"{klass}: median |mock/real−1| = {p['median_abs_dev']:.3f}")
-            a.legend(fontsize=8)
+            a.legend(fontsize=8, loc="lower right")
         a.set_xlabel("rest wavelength (Å)"), a.set_ylabel("flux / median 5300–5700 Å")
     a = ax[3, 2]
     img = res.get("image")
@@ -138,7 +138,7 @@ def plot_report(path, cat: pd.DataFrame, spec_rows: pd.DataFrame, reals: list[di
         a.bar(b - 0.2, img["noise_ratio"], 0.4, label="noise mock/real")
         a.bar(b + 0.2, img["fwhm_ratio"], 0.4, label="PSF FWHM mock/real")
         a.axhspan(0.8, 1.2, color="0.9", zorder=0)
-        a.set_xticks(b, list("ugriz")), a.set_ylim(0, 1.5), a.legend(), a.set_title("images vs Stripe 82 field")
+        a.set_xticks(b, list("ugriz")), a.set_ylim(0, 1.5), a.legend(loc="upper right"), a.set_title("images vs Stripe 82 field")
     else:
         a.text(0.5, 0.5, "image comparison not available", ha="center")
     fig.tight_layout()
