@@ -1,4 +1,4 @@
-"""The ``photospec`` command line.
+"""photospec: draw galaxy spectra from ugriz images and read properties off them (Doorenbos et al. 2024).
 
 Each subcommand lives in its own module under ``model/commands/`` and exposes
 ``register(subparsers)``, which adds its parser and sets ``func(args) -> int``. Errors that a
