@@ -15,7 +15,6 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import panel as pn
 from panel.viewable import Viewer
 
@@ -35,20 +34,13 @@ def _meta(state: ExplorerState) -> dict:
     return meta
 
 
-def _table_props(props: pd.DataFrame) -> pd.DataFrame:
-    out = props.copy()
-    for c in out.columns:
-        if out[c].dtype == object or isinstance(out[c].dtype, pd.CategoricalDtype):
-            out[c] = out[c].astype(str)
-    return out
-
-
 def fits_bytes(state: ExplorerState) -> bytes:
     """The samples (and properties, when computed) as a FITS file in memory."""
     from astropy.io import fits
     from astropy.table import Table
 
     from model.data.spectra_fits import write_spectra_fits
+    from model.data.tables import fits_safe
 
     pred = state.prediction
     if pred is None:
@@ -63,7 +55,7 @@ def fits_bytes(state: ExplorerState) -> bytes:
         z = fits.ImageHDU(np.asarray(pred.z, np.float32), name="Z_SAMPLES")
         hdus.append(z)
         if state.properties is not None:
-            t = fits.table_to_hdu(Table.from_pandas(_table_props(state.properties)))
+            t = fits.table_to_hdu(Table.from_pandas(fits_safe(state.properties)))
             t.name = "PROPERTIES"
             hdus.append(t)
         buf = io.BytesIO()
@@ -76,7 +68,7 @@ def csv_text(state: ExplorerState) -> str:
     if state.properties is None:
         raise BadInputError("export: properties are not computed yet")
     head = "".join(f"# {k}: {json.dumps(v, default=str)}\n" for k, v in _meta(state).items())
-    return head + _table_props(state.properties).to_csv(index_label="sample")
+    return head + state.properties.to_csv(index_label="sample")
 
 
 def spectra_png(state: ExplorerState, dpi: int = 110) -> bytes:

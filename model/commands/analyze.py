@@ -108,11 +108,9 @@ def write_table(table: pd.DataFrame, out: str) -> None:
     elif suffix in (".fits", ".fit"):
         from astropy.table import Table
 
-        t = table.copy()
-        for c in t.columns:
-            if t[c].dtype == object:
-                t[c] = t[c].astype(str)
-        Table.from_pandas(t).write(out, overwrite=True)
+        from model.data.tables import fits_safe
+
+        Table.from_pandas(fits_safe(table)).write(out, overwrite=True)
     else:
         raise BadInputError(f"{out}: unknown table format {suffix!r}; use .csv, .fits or .parquet")
 

@@ -96,7 +96,7 @@ def classify(lines: pd.DataFrame, min_sn: float = 3.0) -> pd.DataFrame:
         elif np.isnan(z_n2[i]) or np.isnan(z_o3n2[i]):
             r.append("metallicity: line ratio outside the calibrated range")
         if np.isnan(ebv[i]):
-            r.append(f"ebv_balmer: S/N < {min_sn:g} in Hα or Hβ")
+            r.append(f"ebv_balmer: S/N < {min_sn:g} in Halpha or Hbeta")
         reasons.append("; ".join(r))
     return pd.DataFrame({
         "log_nii_ha": x, "log_oiii_hb": y, "bpt_class": cls, "is_agn": is_agn,

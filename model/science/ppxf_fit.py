@@ -147,7 +147,7 @@ def fit(spectrum, z=None, templates: str = "emiles", sigma_inst_kms: float | Non
     elif not np.isfinite(sigma):
         reasons.append("sigma_star: below the instrumental resolution")
     elif sigma < 0.5 * np.median(sig_v):
-        reasons.append("sigma_star: below half the instrumental σ, unreliable")
+        reasons.append("sigma_star: below half the instrumental sigma, unreliable")
     w = pp.weights.reshape(sps.n_ages, sps.n_metals)
     lw_age, lw_met = sps.mean_age_metal(w, quiet=True)
     mass_w = w / sps.flux
