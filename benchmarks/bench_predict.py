@@ -20,6 +20,14 @@ Prints (issue 6 targets in brackets):
 
 Images: the first test-split galaxies of ``--mock`` (default /work/data/mock-20k) or, if that is
 absent, random sky-noise images. Exits non-zero only if it cannot run.
+
+Measured 2026-11-22 on the shared 2-core machine (load average ≈ 2–3 from other jobs), default
+model (assets/default-model.safetensors, DPM-Solver++ 15 steps), 1 thread:
+first 16 spectra 144 ms, 100 spectra 994 ms (825 ms with an intermediate checkpoint of the same
+size at load 4), 200 × 16 in 32.8 s = 366 galaxies/min, peak RSS 0.65 GB; paper U-Net 727 ms per
+sample per evaluation → 100 × 250 steps ≈ 5.05 h extrapolated, ratio 18,281×. With 2 torch
+threads while another job used both cores, 100 spectra took 8–16 s (oversubscription): hence
+one thread by default.
 """
 
 from __future__ import annotations
