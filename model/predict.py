@@ -8,7 +8,6 @@ seeded per galaxy, so ``(image, seed, n)`` always gives the same spectra.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from model.data.preprocess import check_image_batch
 from model.data.spectrum import Spectrum
 from model.device import pick_device
 from model.errors import BadInputError, PhotospecError
+from model.hashing import sha256_file
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 DEFAULT_CHECKPOINT = ASSETS / "default-model.safetensors"
@@ -61,13 +61,6 @@ class Prediction:
                           self.ood_flag, dict(self.meta))
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
 
 class Predictor:
     """The default latent model behind a small, thread-safe sampling API."""
@@ -86,7 +79,7 @@ class Predictor:
         self.model, self.extra = load_model(path)
         self.model.to(self.device)
         self.checkpoint = path
-        self.checkpoint_sha256 = _sha256(path)
+        self.checkpoint_sha256 = sha256_file(path)
         self.wavelength = self.model.autoencoder.obs_grid.wavelength
         self.name = self.model.cfg["kind"]
         self._lock = threading.Lock()

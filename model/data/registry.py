@@ -12,7 +12,6 @@ Nothing is vendored: several of these (pPXF's) may not be redistributed.
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import json
 import os
 import subprocess
@@ -22,6 +21,8 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from model.hashing import sha256_file
 
 __all__ = ["Resource", "RESOURCES", "cache_dir", "fetch", "path", "files", "manifest", "RegistryError"]
 
@@ -126,13 +127,6 @@ def manifest(root: Path | None = None) -> dict:
         raise RegistryError(f"{p}: unreadable registry manifest ({exc}); delete it and run `photospec data fetch`")
 
 
-def _sha256(p: Path) -> str:
-    h = hashlib.sha256()
-    with open(p, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
 
 def _complete(entry: dict | None, root: Path) -> bool:
     if not entry or not entry.get("files"):
@@ -181,7 +175,7 @@ def _extract(res: Resource, archive: Path, root: Path) -> list[dict]:
                 dst.write(block)
         tmp.replace(target)
         files.append({"path": str(target.relative_to(root)), "bytes": target.stat().st_size,
-                      "sha256": _sha256(target)})
+                      "sha256": sha256_file(target)})
     if not files:
         raise RegistryError(f"{archive.name}: none of {res.members} found in the archive")
     return files

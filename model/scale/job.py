@@ -12,13 +12,13 @@ complete are never submitted again.
 
 from __future__ import annotations
 
-import hashlib
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from model.errors import BadInputError, PhotospecError
+from model.hashing import sha256_file
 from model.scale.partitions import Failure, Partition, plan
 from model.scale.store import finished, init_out, stored_failures, write_failures
 from model.scale.summary import DEFAULT_LEVELS, check_levels
@@ -54,18 +54,11 @@ def make_job(checkpoint, samples: int, seed: int = 0, steps: int | None = None, 
     if steps is not None and (not isinstance(steps, int) or steps < 1):
         raise BadInputError(f"--steps {steps}: must be a positive integer")
     levels = check_levels(levels)
-    fp = {"checkpoint_sha256": _sha256(path), "samples": samples, "seed": seed, "steps": steps, "chunk": chunk,
+    fp = {"checkpoint_sha256": sha256_file(path), "samples": samples, "seed": seed, "steps": steps, "chunk": chunk,
           "levels": list(levels), "split": split}
     return {"checkpoint": str(path.resolve()), "samples": samples, "seed": seed, "steps": steps, "chunk": chunk,
             "levels": levels, "fingerprint": fp}
 
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _client(scheduler: str, workers: int | None, threads_per_worker: int, dashboard: bool):
