@@ -33,3 +33,41 @@ def registry_cache():
     if not man:
         pytest.skip("registry cache empty: run `photospec data fetch`")
     return registry
+
+
+# A latent model small enough to train in seconds (shapes only; its samples mean nothing).
+TINY_MODEL = {"autoencoder": {"latent_dim": 4, "width": 8, "hidden": 32},
+              "image_encoder": {"widths": [8, 8, 16, 16], "blocks": [1, 1, 1, 1], "cond_dim": 16, "norm": "batch"},
+              "denoiser": {"width": 32, "depth": 1, "cross_attn": True, "heads": 2}, "embed_dim": 8, "steps": 4}
+
+
+@pytest.fixture(scope="session")
+def tiny_model_config() -> dict:
+    """The tiny latent-model config (``TINY_MODEL``)."""
+    return TINY_MODEL
+
+
+@pytest.fixture(scope="session")
+def tiny_latent(tmp_path_factory):
+    """Factory ``make(n, shard_size, seed, steps)`` → (tiny mock dir, checkpoint trained on its train split).
+
+    Cached per arguments for the whole session, so test modules that ask for the same tiny
+    world share one mock and one training run.
+    """
+    from model.data.datasets import load_mock
+    from model.latent.train import TrainConfig, train
+    from model.mock.store import write_dataset
+
+    made = {}
+
+    def make(n: int, shard_size: int, seed: int, steps: int = 6):
+        key = (n, shard_size, seed, steps)
+        if key not in made:
+            mock = tmp_path_factory.mktemp("tiny-mock") / "mock"
+            write_dataset(mock, n, seed=seed, shard_size=shard_size, progress=False)
+            cfg = TrainConfig(ae_steps=steps, ae_batch=8, diff_steps=steps, diff_batch=8, repeats=2,
+                              checkpoint_every=steps, threads=1, model=TINY_MODEL)
+            made[key] = (mock, train(load_mock(mock, "train"), tmp_path_factory.mktemp("tiny-run"), cfg))
+        return made[key]
+
+    return make

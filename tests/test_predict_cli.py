@@ -13,29 +13,17 @@ from astropy.io import fits
 from model.cli import main
 from model.data.spectra_fits import read_spectra_fits
 
-TINY = {"autoencoder": {"latent_dim": 4, "width": 8, "hidden": 32},
-        "image_encoder": {"widths": [8, 8, 16, 16], "blocks": [1, 1, 1, 1], "cond_dim": 16, "norm": "batch"},
-        "denoiser": {"width": 32, "depth": 1, "cross_attn": True, "heads": 2}, "embed_dim": 8, "steps": 4}
 FIELD = "images_sdss_ugriz_field_stripe82_run2583_camcol2_field136"
 
 
 @pytest.fixture(scope="module")
-def mock(tmp_path_factory):
-    from model.mock.store import write_dataset
-
-    out = tmp_path_factory.mktemp("cli-mock") / "mock"
-    write_dataset(out, 12, seed=9, shard_size=6, progress=False)
-    return out
+def mock(tiny_latent):
+    return tiny_latent(12, 6, 9, 3)[0]
 
 
 @pytest.fixture(scope="module")
-def ckpt(mock, tmp_path_factory):
-    from model.data.datasets import load_mock
-    from model.latent.train import TrainConfig, train
-
-    cfg = TrainConfig(ae_steps=3, ae_batch=6, diff_steps=3, diff_batch=6, repeats=2, checkpoint_every=3, threads=1,
-                      model=TINY)
-    return str(train(load_mock(mock, "train"), tmp_path_factory.mktemp("cli-run"), cfg))
+def ckpt(tiny_latent):
+    return str(tiny_latent(12, 6, 9, 3)[1])
 
 
 @pytest.fixture(scope="module")

@@ -11,11 +11,6 @@ from model.errors import BadInputError, PhotospecError
 from model.latent.train import TrainConfig, load_model, train
 from model.predict import Predictor
 
-TINY = {"autoencoder": {"latent_dim": 4, "width": 8, "hidden": 32},
-        "image_encoder": {"widths": [8, 8, 16, 16], "blocks": [1, 1, 1, 1], "cond_dim": 16, "norm": "batch"},
-        "denoiser": {"width": 32, "depth": 1, "cross_attn": True, "heads": 2}, "embed_dim": 8, "steps": 4}
-
-
 @pytest.fixture(scope="module")
 def tiny_mock(tmp_path_factory):
     from model.mock.store import write_dataset
@@ -26,10 +21,10 @@ def tiny_mock(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tiny_mock, tmp_path_factory):
+def tiny_run(tiny_mock, tmp_path_factory, tiny_model_config):
     data = load_mock(tiny_mock, "train")
     cfg = TrainConfig(ae_steps=6, ae_batch=8, diff_steps=6, diff_batch=8, repeats=2, checkpoint_every=3,
-                      threads=1, model=TINY)
+                      threads=1, model=tiny_model_config)
     run = tmp_path_factory.mktemp("run")
     return train(data, run, cfg), run, cfg, data
 

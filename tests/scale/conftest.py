@@ -4,25 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-TINY = {"autoencoder": {"latent_dim": 4, "width": 8, "hidden": 32},
-        "image_encoder": {"widths": [8, 8, 16, 16], "blocks": [1, 1, 1, 1], "cond_dim": 16, "norm": "batch"},
-        "denoiser": {"width": 32, "depth": 1, "cross_attn": True, "heads": 2}, "embed_dim": 8, "steps": 4}
+
+@pytest.fixture(scope="session")
+def scale_mock(tiny_latent):
+    return tiny_latent(40, 10, 5, 4)[0]
 
 
 @pytest.fixture(scope="session")
-def scale_mock(tmp_path_factory):
-    from model.mock.store import write_dataset
-
-    out = tmp_path_factory.mktemp("scale") / "mock"
-    write_dataset(out, 40, seed=5, shard_size=10, progress=False)
-    return out
-
-
-@pytest.fixture(scope="session")
-def scale_model(scale_mock, tmp_path_factory):
-    from model.data.datasets import load_mock
-    from model.latent.train import TrainConfig, train
-
-    cfg = TrainConfig(ae_steps=4, ae_batch=8, diff_steps=4, diff_batch=8, repeats=2, checkpoint_every=4,
-                      threads=1, model=TINY)
-    return train(load_mock(scale_mock, "train"), tmp_path_factory.mktemp("scale-run"), cfg)
+def scale_model(tiny_latent):
+    return tiny_latent(40, 10, 5, 4)[1]
