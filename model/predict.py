@@ -61,7 +61,6 @@ class Prediction:
                           self.ood_flag, dict(self.meta))
 
 
-
 class Predictor:
     """The default latent model behind a small, thread-safe sampling API."""
 
@@ -86,7 +85,7 @@ class Predictor:
 
     @torch.no_grad()
     def _draw(self, cond, n: int, seed: int, steps: int | None, callback=None):
-        gen = torch.Generator(device="cpu").manual_seed(int(seed))
+        gen = torch.Generator(device=self.device).manual_seed(int(seed))  # CPU and CUDA streams differ
         x = self.model.sample_latents(cond, n, steps=steps, generator=gen, callback=callback)
         flux, z, norm = self.model.decode(x)
         score = self.model.match_score(cond.repeat_interleave(n), x)
@@ -112,6 +111,8 @@ class Predictor:
 
     def _chunks(self, cond, n: int, seed: int, chunk: int, steps, callback=None):
         """Draw n samples in chunks; chunk j is seeded with (seed, j) → reproducible and streamable."""
+        if isinstance(chunk, bool) or int(chunk) != chunk or chunk <= 0:
+            raise BadInputError(f"chunk: must be a positive integer, got {chunk}")
         for j, a in enumerate(range(0, n, chunk)):
             with self._lock:
                 yield self._draw(cond, min(chunk, n - a), seed * 100_003 + j, steps, callback)
@@ -126,7 +127,8 @@ class Predictor:
         """n spectra per image; one image (5,64,64) → Prediction, a batch → list of Predictions.
 
         Galaxy k of a batch is seeded with ``seed + k``, so a galaxy's samples do not depend on
-        which batch it was in, and equal the last item of ``sample_stream(image, n, seed + k)``.
+        which batch it was in, and equal the last item of ``sample_stream(image, n, seed + k)`` with
+        the same ``chunk``.
         """
         n = self._check_n(n)
         single = np.ndim(images) == 3

@@ -76,6 +76,8 @@ def test_predictor_is_seeded_streams_and_flags(tiny_run, tiny_mock):
     assert len(batch) == 2 and np.array_equal(batch[0].flux, p.sample(img, n=3, seed=7).flux)
     with pytest.raises(BadInputError, match="positive integer"):
         p.sample(img, n=0)
+    with pytest.raises(BadInputError, match="chunk"):
+        p.sample(img, n=4, chunk=0)
     with pytest.raises(BadInputError, match="NaN"):
         p.sample(np.full((5, 64, 64), np.nan), n=2)
     with pytest.raises(BadInputError, match="5×64×64"):
