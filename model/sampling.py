@@ -50,6 +50,15 @@ def respaced_indices(T: int, steps: int) -> np.ndarray:
     return np.unique(np.round(np.linspace(T - 1, 0, steps)).astype(int))[::-1].copy()
 
 
+def _respaced(schedule: DiscreteSchedule, steps: int):
+    """Yield (k, t, ᾱ_t, ᾱ_prev, last) along ``steps`` respaced indices, T−1 down to 0 (ᾱ_prev = 1 at the end)."""
+    idx = respaced_indices(schedule.T, steps)
+    ab = schedule.alphas_cumprod[idx].tolist()
+    ab_prev = ab[1:] + [1.0]
+    for k, i in enumerate(idx):
+        yield k, schedule.t_of_index(int(i)).item(), ab[k], ab_prev[k], k == len(idx) - 1
+
+
 def _times(x: torch.Tensor, t: float) -> torch.Tensor:
     return torch.full((x.shape[0],), float(t), device=x.device, dtype=torch.float32)
 
@@ -75,20 +84,16 @@ def ddpm(denoiser: Callable, x: torch.Tensor, schedule: DiscreteSchedule, cond=N
     if variance not in ("large", "small"):
         raise BadInputError(f"variance {variance!r}: unknown; known: large, small")
     steps = _check(x, schedule, schedule.T if steps is None else steps, schedule.T)
-    idx = respaced_indices(schedule.T, steps)
-    ab = schedule.alphas_cumprod[idx].tolist()
-    ab_prev = ab[1:] + [1.0]
-    for k, i in enumerate(idx):
-        t = schedule.t_of_index(int(i)).item()
+    for k, t, ab, ab_prev, last in _respaced(schedule, steps):
         pred = denoiser(x, _times(x, t), cond)
-        beta = 1.0 - ab[k] / ab_prev[k]
-        c0 = math.sqrt(ab_prev[k]) * beta / (1.0 - ab[k])
-        ct = math.sqrt(1.0 - beta) * (1.0 - ab_prev[k]) / (1.0 - ab[k])
+        beta = 1.0 - ab / ab_prev
+        c0 = math.sqrt(ab_prev) * beta / (1.0 - ab)
+        ct = math.sqrt(1.0 - beta) * (1.0 - ab_prev) / (1.0 - ab)
         x = c0 * pred.x0 + ct * x
-        var = beta if variance == "large" else beta * (1.0 - ab_prev[k]) / (1.0 - ab[k])
-        if k < len(idx) - 1:
+        var = beta if variance == "large" else beta * (1.0 - ab_prev) / (1.0 - ab)
+        if not last:
             x = x + math.sqrt(var) * _noise(x, generator)
-        _report(callback, k, steps, t, math.sqrt(1.0 - ab[k]), x, pred.x0)
+        _report(callback, k, steps, t, math.sqrt(1.0 - ab), x, pred.x0)
     return x
 
 
@@ -97,17 +102,13 @@ def ddim(denoiser: Callable, x: torch.Tensor, schedule: DiscreteSchedule, cond=N
          callback=None, generator=None, eta: float = 0.0) -> torch.Tensor:
     """DDIM (Song et al. 2021 eq. 12): deterministic for η = 0, ancestral-like for η = 1."""
     steps = _check(x, schedule, DEFAULT_STEPS["ddim"] if steps is None else steps, schedule.T)
-    idx = respaced_indices(schedule.T, steps)
-    ab = schedule.alphas_cumprod[idx].tolist()
-    ab_prev = ab[1:] + [1.0]
-    for k, i in enumerate(idx):
-        t = schedule.t_of_index(int(i)).item()
+    for k, t, ab, ab_prev, _ in _respaced(schedule, steps):
         pred = denoiser(x, _times(x, t), cond)
-        c = eta * math.sqrt((1 - ab_prev[k]) / (1 - ab[k]) * (1 - ab[k] / ab_prev[k]))
-        x = math.sqrt(ab_prev[k]) * pred.x0 + math.sqrt(max(1 - ab_prev[k] - c * c, 0.0)) * pred.eps
+        c = eta * math.sqrt((1 - ab_prev) / (1 - ab) * (1 - ab / ab_prev))
+        x = math.sqrt(ab_prev) * pred.x0 + math.sqrt(max(1 - ab_prev - c * c, 0.0)) * pred.eps
         if c > 0:
             x = x + c * _noise(x, generator)
-        _report(callback, k, steps, t, math.sqrt(1.0 - ab[k]), x, pred.x0)
+        _report(callback, k, steps, t, math.sqrt(1.0 - ab), x, pred.x0)
     return x
 
 
