@@ -36,17 +36,9 @@ def sersic_b(n):
 
 @lru_cache(maxsize=1)
 def _table():
-    from model.data.registry import cache_dir
+    from model.mock.disk_cache import cached_array
 
-    path = cache_dir() / "mock" / f"fibre_table_v1_{_N.size}_{_LOGRE.size}_{_SEE.size}.npy"
-    if path.exists():
-        return np.load(path)
-    out = _compute()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part.npy")
-    np.save(tmp, out)
-    tmp.replace(path)
-    return out
+    return cached_array(f"fibre_table_v1_{_N.size}_{_LOGRE.size}_{_SEE.size}", _compute)
 
 
 def _compute():

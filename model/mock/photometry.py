@@ -21,7 +21,7 @@ from functools import lru_cache
 import numpy as np
 from numba import njit
 
-from model.data import registry
+from model.mock.disk_cache import cached_array
 from model.mock.dust import calzetti_k
 from model.mock.ssp import DLOGLAM_REST, L_SUN, load_basis
 
@@ -83,15 +83,7 @@ def photometry_table() -> np.ndarray:
     """(n_z, n_ebv, n_Z, n_age, 5) maggies per M☉ formed at 10 pc (see module docstring); cached on disk."""
     key = hashlib.sha1(f"{_VERSION}-{Z_GRID.tobytes().hex()}-{EBV_GRID.tobytes().hex()}-"
                        f"{load_basis().flux.shape}-{float(load_basis().flux[2, 20, 5000])}".encode()).hexdigest()[:12]
-    path = registry.cache_dir() / "mock" / f"phot_table_{key}.npy"
-    if path.exists():
-        return np.load(path)
-    table = _build()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part.npy")
-    np.save(tmp, table)
-    tmp.replace(path)
-    return table
+    return cached_array(f"phot_table_{key}", _build)
 
 
 def grid_index(grid: np.ndarray, x):
