@@ -12,6 +12,13 @@ import torch
 # make small models 5× slower, and single-threaded runs are reproducible.
 torch.set_num_threads(1)
 
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Every test starts on one torch thread, whatever the previous test set."""
+    torch.set_num_threads(1)
+    yield
+
 ROOT = Path(__file__).resolve().parents[1]
 REALDATA = Path(os.environ.get("PHOTOSPEC_REALDATA", ROOT.parent / "shared" / "realdata"))
 

@@ -13,14 +13,6 @@ from model.errors import BadInputError
 from model.nets import Cond, NullCondition
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _f(t, s=0.008):
     return math.cos((t + s) / (1 + s) * math.pi / 2) ** 2
 

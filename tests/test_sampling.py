@@ -13,14 +13,6 @@ SCHED = CosineSchedule(T=250)
 RUNS = [("ddpm", 250, 0.05), ("ddim", 50, 0.08), ("dpmpp_2m", 20, 0.08)]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _coef(t, x):
     a, s = SCHED.alpha_sigma(t)
     shape = (-1,) + (1,) * (x.ndim - 1)

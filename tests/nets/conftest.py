@@ -21,11 +21,3 @@ def small_encoder_kwargs():
 def small_unet_kwargs():
     return dict(widths=(8, 16, 32), blocks=1, attn_levels=(1, 2), cond_dim=32, n_tokens=4, head_dim=8)
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Run on one thread: faster than two on a shared 2-core machine, and restored afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
