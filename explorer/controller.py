@@ -107,6 +107,7 @@ class SamplingController(Viewer):
         doc = pn.state.curdoc
         image = np.array(self.state.image, dtype=np.float32)
         n, seed, chunk = int(self.state.n_samples), int(self.state.seed), int(self.chunk)
+        row = dict(self.state.row or {})
         self.state.param.update(busy=True, progress=0, message=f"drawing {n} samples …")
 
         def work():
@@ -120,7 +121,7 @@ class SamplingController(Viewer):
                     post_to_session(doc, lambda p=pred, d=done: self._partial(job, p, d, n))
                 if last is None:
                     raise PhotospecError("the predictor returned no samples")
-                props = sample_properties(last)
+                props = sample_properties(last, row=row, image=image)
             except PhotospecError as exc:
                 post_to_session(doc, lambda: self._fail(str(exc)))
                 return

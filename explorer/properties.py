@@ -3,7 +3,10 @@
 ``sample_properties`` runs :func:`model.science.fast.properties` on all samples at once (each at
 its own sampled redshift): Dn4000 (Balogh et al. 1999), Lick indices (Trager et al. 1998), line
 fluxes, the BPT class (Kauffmann 2003/Kewley 2001/Schawinski 2007) and Pettini & Pagel (2004)
-gas metallicity. ``summarise`` gives median and 16–84 % interval per property, the truth of a
+gas metallicity; σ* from :func:`model.science.sigma_fast.fit_sigma` (eigen-templates on a σ grid,
+as the SDSS pipeline's VDISP) and log M* from :func:`model.science.mass_colour.stellar_masses`
+(Bell et al. 2003 M*/L from each sample's rest-frame g − r, luminosity from the sample's redshift and
+the galaxy's total r magnitude: the catalogue's, else the cutout's). ``summarise`` gives median and 16–84 % interval per property, the truth of a
 mock galaxy when known, and the AGN probability = fraction of classified samples that are AGN.
 The view shows small histograms with truth marked and the samples on the BPT diagram.
 """
@@ -30,6 +33,8 @@ PROPERTIES = [
     ("log_nii_ha", "log [N II]/Hα", lambda r: _log_ratio(r, "flux_nii_6584", "flux_halpha")),
     ("log_oiii_hb", "log [O III]/Hβ", lambda r: _log_ratio(r, "flux_oiii_5007", "flux_hbeta")),
     ("metallicity_o3n2", "12+log(O/H) O3N2", lambda r: r.get("oh_gas")),
+    ("log_mstar", "log M* (M☉)", lambda r: r.get("log_mstar")),
+    ("sigma_star", "σ* (km/s)", lambda r: r.get("sigma_star")),
     ("line_sigma_kms", "σ lines (km/s)", lambda r: None),
     ("ew_halpha", "EW Hα (Å)", lambda r: None),
 ]
@@ -42,12 +47,48 @@ def _log_ratio(row: dict, a: str, b: str):
     return float(np.log10(va / vb))
 
 
-def sample_properties(prediction) -> pd.DataFrame:
-    """Per-sample properties of a Prediction (one row per sample, plus ``score`` and ``is_best``)."""
-    from model.science.fast import properties
+def total_r_magnitude(row: dict | None, image=None) -> tuple[float | None, str]:
+    """(total r magnitude, where it came from) for the stellar mass: the catalogue row, else the cutout."""
+    from model.errors import BadInputError
+    from model.science.mass_colour import total_mag_from_image
 
+    m = (row or {}).get("mag_r")
+    if m is not None and np.isfinite(m):
+        return float(m), "catalogue r magnitude"
+    if image is not None:
+        try:
+            return total_mag_from_image(image), "r flux summed over the cutout"
+        except BadInputError:
+            pass
+    return None, "fibre light only"
+
+
+def sample_properties(prediction, row: dict | None = None, image=None) -> pd.DataFrame:
+    """Per-sample properties of a Prediction (one row per sample, plus ``score`` and ``is_best``).
+
+    Runs with one BLAS thread: on a shared CPU OpenBLAS's thread pool makes these small solves
+    many times slower.
+    """
+    from threadpoolctl import threadpool_limits
+
+    from model.science.fast import properties
+    from model.science.mass_colour import stellar_masses
+    from model.science.sigma_fast import fit_sigma
+
+    wave = np.asarray(prediction.wavelength, float)
     flux = np.atleast_2d(np.asarray(prediction.flux, float))
-    df = properties((np.asarray(prediction.wavelength, float), flux), z=np.asarray(prediction.z, float))
+    z = np.asarray(prediction.z, float)
+    with threadpool_limits(1):
+        df = properties((wave, flux), z=z)
+        sig = fit_sigma(wave, flux, z)
+        mag, source = total_r_magnitude(row, image)
+        mass = stellar_masses(wave, flux, z, mag_r_total=mag)
+    df["sigma_star"] = sig["sigma_star"].to_numpy()
+    df["sigma_star_err"] = sig["sigma_star_err"].to_numpy()
+    df["log_mstar"] = mass["log_mstar"].to_numpy()
+    df["g_r_rest"] = mass["g_r_rest"].to_numpy()
+    df.attrs["mass_source"] = source
+    df["reason"] = ["; ".join(r for r in parts if r) for parts in zip(df["reason"], sig["reason"], mass["reason"])]
     df["score"] = np.asarray(prediction.score, float)
     df["is_best"] = np.arange(len(df)) == int(prediction.best)
     return df
@@ -162,6 +203,11 @@ class PropertiesView(Viewer):
         lines.append("")
         lines.append(f"BPT classes of the samples: {', '.join(f'{c}: {n}' for c, n in cls.items())} "
                      f"({k} classified; P(AGN) counts composite, Seyfert and LINER).")
+        n_sig = int(np.isfinite(pd.to_numeric(df.get("sigma_star"), errors="coerce")).sum()) \
+            if "sigma_star" in df.columns else 0
+        lines.append(f"σ*: eigen-template fit of every sample on a σ grid (the SDSS pipeline's VDISP method), "
+                     f"{n_sig} of {len(df)} samples measured. log M*: Bell et al. (2003) M*/L from each sample's "
+                     f"rest-frame g − r, luminosity from its redshift and the {df.attrs.get('mass_source', 'fibre light')}.")
         if row.get("bpt_class") is not None:
             lines.append(f"True class (mock): **{row['bpt_class']}**.")
         self._table.object = "\n".join(lines)
