@@ -3,9 +3,10 @@
 Both are drawn from the catalogue's true labels (datashaded, all rows), with the binned relation
 of :func:`model.science.relations.mass_metallicity` (Tremonti et al. 2004 style); predicted
 relations come from ``assets/demo-predictions.parquet`` (batch predictions by ``photospec
-predict`` over the demo test set) when it ships. The CMD's box/lasso selection is drawn in a
-second colour, and the picked galaxy's samples (metallicity or Dn4000 per sample, at the
-galaxy's catalogue stellar mass) are overlaid.
+predict`` over the demo test set, with a predicted stellar mass per galaxy added by
+``scripts/demo_predictions.py``): both axes predicted, never the true mass. The CMD's box/lasso
+selection is drawn in a second colour, and the picked galaxy's samples (each at its own predicted
+log M* and metallicity or Dn4000) are overlaid.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from explorer.state import ExplorerState
 PREDICTIONS = Path(__file__).resolve().parents[1] / "assets" / "demo-predictions.parquet"
 BIMODAL_Y = {"u_r": "u − r", "dn4000": "Dn4000", "g_r": "g − r"}
 SAMPLE_COLUMN = {"oh_gas": "metallicity_o3n2", "dn4000": "dn4000"}
+PREDICTED_MASS = "log_mstar_pred"  # predicted median log M* per galaxy in the predictions table
 
 
 def binned_relation(x: np.ndarray, y: np.ndarray, bins=None, min_count: int = 20) -> pd.DataFrame:
@@ -60,6 +62,13 @@ class OverlaysView(Viewer):
         state.param.watch(self._refresh, ["selection", "properties", "row"])
         self._refresh()
 
+    def predicted_relation(self, y: str) -> pd.DataFrame | None:
+        """Binned median of predicted y against predicted log M* (None without predicted masses)."""
+        p = self.predictions
+        if p is None or not {PREDICTED_MASS, y} <= set(p.columns):
+            return None
+        return binned_relation(p[PREDICTED_MASS].to_numpy(float), p[y].to_numpy(float), min_count=5).dropna()
+
     def _relation_plot(self, y: str, ylabel: str):
         df = self.catalogue.df
         pts = hv.Points(df, kdims=["log_mstar", y])
@@ -70,9 +79,8 @@ class OverlaysView(Viewer):
             rel = rel.dropna()
             layers = layers * hv.Curve((rel.mass_mid, rel["median"]), "log_mstar", y, label="true median").opts(
                 color="black", line_width=2)
-        if self.predictions is not None and {"log_mstar", y} <= set(self.predictions.columns):
-            p = self.predictions
-            rel = binned_relation(p["log_mstar"].to_numpy(float), p[y].to_numpy(float), min_count=5).dropna()
+        rel = self.predicted_relation(y)
+        if rel is not None:
             layers = layers * hv.Curve((rel.mass_mid, rel["median"]), "log_mstar", y, label="predicted median").opts(
                 color="#e6550d", line_width=2, line_dash="dashed")
         sel = self.state.selection
@@ -86,18 +94,22 @@ class OverlaysView(Viewer):
             layers = layers * samples
         return layers.opts(xlabel="log M* (M☉)", ylabel=ylabel, show_legend=True, legend_position="bottom_right")
 
-    def _sample_points(self, y: str):
-        props, row = self.state.properties, self.state.row or {}
+    def sample_points(self, y: str) -> np.ndarray | None:
+        """(k, 2) predicted (log M*, y) of the picked galaxy's samples where both were measured."""
+        props = self.state.properties
         col = SAMPLE_COLUMN.get(y)
-        if props is None or col is None or col not in props.columns or row.get("log_mstar") is None:
+        if props is None or col is None or col not in props.columns or "log_mstar" not in props.columns:
             return None
-        v = pd.to_numeric(props[col], errors="coerce").to_numpy(float)
-        v = v[np.isfinite(v)]
-        if v.size == 0:
+        xy = np.column_stack([pd.to_numeric(props["log_mstar"], errors="coerce").to_numpy(float),
+                              pd.to_numeric(props[col], errors="coerce").to_numpy(float)])
+        xy = xy[np.isfinite(xy).all(axis=1)]
+        return xy if len(xy) else None
+
+    def _sample_points(self, y: str):
+        xy = self.sample_points(y)
+        if xy is None:
             return None
-        x = np.full(v.size, float(row["log_mstar"]))
-        return hv.Points((x, v), ["log_mstar", y], label="picked galaxy's samples").opts(
-            color="red", size=6, alpha=0.6, jitter=0.05)
+        return hv.Points(xy, ["log_mstar", y], label="picked galaxy's samples").opts(color="red", size=6, alpha=0.6)
 
     def _refresh(self, *_):
         if not self.available:
@@ -109,11 +121,17 @@ class OverlaysView(Viewer):
     def __panel__(self):
         if not self.available:
             return pn.pane.Markdown("This catalogue has no stellar masses (`log_mstar`): no population overlays.")
-        note = "" if self.predictions is not None else (
-            " Predicted relations appear when `assets/demo-predictions.parquet` ships.")
+        if self.predictions is None:
+            note = " Predicted relations appear when `assets/demo-predictions.parquet` ships."
+        elif PREDICTED_MASS not in self.predictions.columns:
+            note = (" The shipped predictions have no predicted stellar mass yet (run "
+                    "`scripts/demo_predictions.py`), so no predicted relation is drawn.")
+        else:
+            note = (" Dashed orange: the predicted relation (predicted mass and y, mock test set, "
+                    f"{len(self.predictions):,} galaxies).")
         return pn.Column(
             pn.pane.Markdown("Grey: all catalogue galaxies (true labels); blue: the CMD selection; red: the "
-                             "picked galaxy's samples." + note, sizing_mode="stretch_width"),
+                             "picked galaxy's samples (each at its own predicted mass)." + note, sizing_mode="stretch_width"),
             pn.Row(self._mzr, pn.Column(pn.widgets.Select.from_param(self.param.bimodal_y, label="y", width=120),
                                         self._bim, sizing_mode="stretch_width"), sizing_mode="stretch_width"),
             sizing_mode="stretch_width")
