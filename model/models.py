@@ -1,0 +1,29 @@
+"""The model kinds a checkpoint can hold, and loading any of them by the kind in its metadata.
+
+Every kind offers the Predictor the same interface: ``image_scaling``, ``encode_images``,
+``ood_score``/``ood_threshold``, ``image_embedding``, ``wavelength``, ``cfg`` (with
+``sampler``/``steps``) and ``draw(cond, images_scaled, n, steps, generator, callback)``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from model.checkpoint import read_metadata
+from model.errors import BadInputError
+
+LOADERS = {
+    "photospec-latent-v1": "model.latent.train",  # the fast default (latent diffusion)
+    "photospec-paper-v1": "model.paper.train",  # the paper's method (pixel-space U-Net)
+}
+
+
+def load_any(path: str | Path):
+    """(model, extra) from a checkpoint of any known kind; never unpickles."""
+    path = Path(path)
+    config, _ = read_metadata(path)
+    kind = config.get("kind")
+    if kind not in LOADERS:
+        raise BadInputError(f"{path}: unknown model kind {kind!r}; known: {', '.join(LOADERS)}")
+    return importlib.import_module(LOADERS[kind]).load_model(path)
