@@ -73,3 +73,22 @@ def test_image_scaling_round_numbers_and_checks():
         check_image_batch(bad, "cutout.fits")
     aug = augment(imgs, rng)
     assert aug.shape == imgs.shape and np.isclose(aug.sum(), imgs.sum(), rtol=1e-5)
+
+
+def test_binned_grid_averages_good_pixels_and_keeps_line_flux():
+    from model.data.preprocess import NATIVE, binned, resample
+
+    g4 = binned(NATIVE, 4)
+    assert g4.n_pix == NATIVE.n_pix // 4 and g4.dlog == pytest.approx(4e-4)
+    wave = NATIVE.wavelength
+    assert np.allclose(g4.wavelength, np.exp(np.log(wave).reshape(-1, 4).mean(1)), rtol=1e-9)
+    flux = np.ones((1, NATIVE.n_pix), np.float32)
+    flux[0, 1001] = 41.0  # a one-pixel line: its summed excess (40 over 1 px) → 10 over the 4-px bin
+    ivar = np.full_like(flux, 4.0)
+    ivar[0, 2000:2003] = 0.0  # 3 of the 4 pixels of bin 500 are bad → the bin is bad
+    ivar[0, 2004] = 0.0  # 1 of 4 bad → mean of the other 3
+    f, iv = resample(wave, flux, ivar, g4)
+    assert f.shape == (1, 816) and f[0, 250] == pytest.approx(11.0) and np.allclose(np.delete(f[0], 250), 1.0)
+    assert iv[0, 0] == pytest.approx(16.0) and iv[0, 500] == 0 and iv[0, 501] == pytest.approx(4.0 * 9 / 3)
+    with pytest.raises(BadInputError, match="cannot bin"):
+        binned(NATIVE, 7)
