@@ -62,11 +62,11 @@ class Prediction:
 
 
 class Predictor:
-    """The default latent model behind a small, thread-safe sampling API."""
+    """Any photospec model (:mod:`model.models`) behind a small, thread-safe sampling API."""
 
     def __init__(self, checkpoint: str | Path = DEFAULT_CHECKPOINT, device: str | None = None,
                  threads: int | None = None):
-        from model.latent.train import load_model
+        from model.models import load_any
 
         path = Path(checkpoint)
         if not path.exists():
@@ -75,28 +75,26 @@ class Predictor:
         self.device = pick_device(device)
         if threads:
             torch.set_num_threads(threads)
-        self.model, self.extra = load_model(path)
+        self.model, self.extra = load_any(path)
         self.model.to(self.device)
         self.checkpoint = path
         self.checkpoint_sha256 = sha256_file(path)
-        self.wavelength = self.model.autoencoder.obs_grid.wavelength
+        self.wavelength = self.model.wavelength
         self.name = self.model.cfg["kind"]
         self._lock = threading.Lock()
 
     @torch.no_grad()
-    def _draw(self, cond, n: int, seed: int, steps: int | None, callback=None):
+    def _draw(self, cond, x, n: int, seed: int, steps: int | None, callback=None):
         gen = torch.Generator(device=self.device).manual_seed(int(seed))  # CPU and CUDA streams differ
-        x = self.model.sample_latents(cond, n, steps=steps, generator=gen, callback=callback)
-        flux, z, norm = self.model.decode(x)
-        score = self.model.match_score(cond.repeat_interleave(n), x)
-        return (flux * norm[:, None]).float().cpu().numpy(), z.cpu().numpy(), score.cpu().numpy()
+        flux, z, score = self.model.draw(cond, x, n, steps=steps, generator=gen, callback=callback)
+        return flux.float().cpu().numpy(), z.float().cpu().numpy(), score.float().cpu().numpy()
 
     @torch.no_grad()
     def _encode(self, images: np.ndarray):
         x = torch.as_tensor(self.model.image_scaling.apply(images)).to(self.device)
         cond = self.model.encode_images(x)
         ood = self.model.ood_score(cond, x).cpu().numpy()
-        return cond, ood
+        return cond, x, ood
 
     def _meta(self, seed: int, steps) -> dict:
         return {"model": self.name, "checkpoint": self.checkpoint.name,
@@ -109,13 +107,13 @@ class Predictor:
             raise BadInputError(f"n: number of samples must be a positive integer, got {n}")
         return int(n)
 
-    def _chunks(self, cond, n: int, seed: int, chunk: int, steps, callback=None):
+    def _chunks(self, cond, x, n: int, seed: int, chunk: int, steps, callback=None):
         """Draw n samples in chunks; chunk j is seeded with (seed, j) → reproducible and streamable."""
         if isinstance(chunk, bool) or int(chunk) != chunk or chunk <= 0:
             raise BadInputError(f"chunk: must be a positive integer, got {chunk}")
         for j, a in enumerate(range(0, n, chunk)):
             with self._lock:
-                yield self._draw(cond, min(chunk, n - a), seed * 100_003 + j, steps, callback)
+                yield self._draw(cond, x, min(chunk, n - a), seed * 100_003 + j, steps, callback)
 
     def _prediction(self, parts, ood: float, seed: int, steps) -> Prediction:
         flux, z, score = (np.concatenate(p) for p in zip(*parts))
@@ -134,8 +132,9 @@ class Predictor:
         single = np.ndim(images) == 3
         imgs = check_image_batch(images)
         with self._lock:
-            cond, ood = self._encode(imgs)
-        out = [self._prediction(list(self._chunks(cond.index(slice(k, k + 1)), n, seed + k, chunk, steps, callback)),
+            cond, x, ood = self._encode(imgs)
+        out = [self._prediction(list(self._chunks(cond.index(slice(k, k + 1)), x[k:k + 1], n, seed + k, chunk, steps,
+                                                  callback)),
                                 float(ood[k]), seed + k, steps)
                for k in range(len(imgs))]
         return out[0] if single else out
@@ -148,9 +147,9 @@ class Predictor:
         if len(img) != 1:
             raise BadInputError(f"sample_stream: one image at a time, got {len(img)}")
         with self._lock:
-            cond, ood = self._encode(img)
+            cond, x, ood = self._encode(img)
         parts = []
-        for part in self._chunks(cond, n, seed, chunk, steps):
+        for part in self._chunks(cond, x, n, seed, chunk, steps):
             parts.append(part)
             yield self._prediction(parts, float(ood[0]), seed, steps)
 

@@ -76,9 +76,9 @@ def image_features(model, images: np.ndarray, batch: int = 256) -> tuple[np.ndar
     pooled, emb = [], []
     for a in range(0, len(images), batch):
         x = torch.as_tensor(np.ascontiguousarray(model.image_scaling.apply(images[a:a + batch])))
-        p = model.encode_images(x).pooled
-        pooled.append(p.float().numpy())
-        emb.append(model.image_head(p).float().numpy())
+        cond = model.encode_images(x)
+        pooled.append(cond.pooled.float().numpy())
+        emb.append(model.image_embedding(x, cond).float().numpy())
     return np.concatenate(pooled), np.concatenate(emb)
 
 

@@ -80,13 +80,11 @@ def evaluate(checkpoint, dataset, split: str = "test", n_samples: int = 32, limi
 
     ds = _check_args(checkpoint, dataset, split, n_samples, limit, ppxf_subset, ppxf_samples, workers)
     t0 = time.time()
-    test = load_mock(dataset, split, limit=limit, with_truth=True)
+    predictor = Predictor(checkpoint, threads=1)
+    grid = predictor.model.grid
+    test = load_mock(dataset, split, grid=grid, limit=limit, with_truth=True)
     if test.flux_true is None:
         raise BadInputError(f"{dataset}: no noiseless spectra (flux_true) to compare with")
-    predictor = Predictor(checkpoint, threads=1)
-    if not np.allclose(predictor.wavelength, test.grid.wavelength):
-        raise BadInputError(f"{checkpoint}: model grid ({predictor.wavelength.size} px) differs from the "
-                            f"dataset grid ({test.grid.wavelength.size} px)")
     _log(verbose, f"{len(test)} {split} galaxies; drawing {n_samples} spectra each")
     n_keep = min(ppxf_subset or 0, len(test))
     gen = generate_and_measure(predictor, test, n_samples, seed=seed, workers=workers, keep=n_keep,
@@ -102,7 +100,7 @@ def evaluate(checkpoint, dataset, split: str = "test", n_samples: int = 32, limi
     _log(verbose, "baselines")
     train_lab = training_labels(ds)
     gbt = bl.gbt_baseline(train_lab, test.labels, seed=seed)
-    ref = load_mock(dataset, "train", limit=reference_limit, with_truth=True)
+    ref = load_mock(dataset, "train", grid=grid, limit=reference_limit, with_truth=True)
     feat_tr, emb_tr = bl.image_features(predictor.model, ref.images)
     feat_te, emb_te = bl.image_features(predictor.model, test.images)
     nn_idx = bl.nearest_neighbour(emb_te, emb_tr)

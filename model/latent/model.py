@@ -21,6 +21,7 @@ from model.latent.autoencoder import SpectrumAutoencoder
 from model.nets.conditioning import Cond
 from model.nets.image_encoder import ImageEncoder
 from model.nets.latent_denoiser import LatentDenoiser
+from model.ood import OODScored
 from model.sampling import get_sampler, prior_noise
 
 DEFAULT_CONFIG = {
@@ -36,11 +37,12 @@ DEFAULT_CONFIG = {
 }
 
 
-class LatentSpectrumModel(nn.Module):
+class LatentSpectrumModel(OODScored, nn.Module):
     """Image encoder + latent denoiser + autoencoder + contrastive heads, with data statistics.
 
     Buffers hold what preprocessing needs at inference: the latent statistics (``x_mean``,
-    ``x_std``) and the image-embedding statistics for the out-of-distribution score.
+    ``x_std``) and the image-embedding statistics for the out-of-distribution score
+    (:mod:`model.ood`). :meth:`draw` is the interface every model kind offers the Predictor.
     """
 
     def __init__(self, config: dict | None = None, image_scaling: ImageScaling | None = None):
@@ -59,11 +61,7 @@ class LatentSpectrumModel(nn.Module):
         self.latent_head = nn.Sequential(nn.Linear(self.x_dim, e), nn.SiLU(), nn.Linear(e, e))
         self.register_buffer("x_mean", torch.zeros(self.x_dim))
         self.register_buffer("x_std", torch.ones(self.x_dim))
-        self.register_buffer("pooled_mean", torch.zeros(cond_dim))
-        self.register_buffer("pooled_std", torch.ones(cond_dim))
-        self.register_buffer("stats_mean", torch.zeros(15))
-        self.register_buffer("stats_std", torch.ones(15))
-        self.register_buffer("ood_threshold", torch.tensor(float("inf")))
+        self.register_ood_buffers(cond_dim)
         self.schedule = CosineSchedule(**{k: v for k, v in cfg["schedule"].items() if k != "kind"})
 
     def full_config(self) -> dict:
@@ -82,21 +80,19 @@ class LatentSpectrumModel(nn.Module):
     def encode_images(self, images_scaled: torch.Tensor) -> Cond:
         return self.encoder(images_scaled)
 
-    @staticmethod
-    def image_stats(images_scaled: torch.Tensor) -> torch.Tensor:
-        """Per band: mean, spread and central 8×8 mean of the scaled image (B, 15).
+    @property
+    def grid(self):
+        """The observed-frame grid (:class:`model.data.preprocess.SpectrumGrid`) of the spectra this model draws."""
+        return self.autoencoder.obs_grid
 
-        Normalisation layers inside the encoder can hide an image's overall level and contrast,
-        so a flat, saturated or empty image may look ordinary in embedding space; these cannot.
-        """
-        c = images_scaled[:, :, 28:36, 28:36].mean((2, 3))
-        return torch.cat([images_scaled.mean((2, 3)), images_scaled.std((2, 3)), c], 1)
+    @property
+    def wavelength(self):
+        """Observed-frame wavelengths (Å) of the spectra this model draws."""
+        return self.grid.wavelength
 
-    def ood_score(self, cond: Cond, images_scaled: torch.Tensor) -> torch.Tensor:
-        """Larger of the RMS standardised distances of image statistics and pooled embedding from training."""
-        d_emb = ((cond.pooled - self.pooled_mean) / self.pooled_std).pow(2).mean(1).sqrt()
-        d_img = ((self.image_stats(images_scaled) - self.stats_mean) / self.stats_std).pow(2).mean(1).sqrt()
-        return torch.maximum(d_emb, d_img)
+    def image_embedding(self, images_scaled: torch.Tensor, cond: Cond) -> torch.Tensor:
+        """Contrastive image embedding (un-normalised), for ranking and the nearest-neighbour baseline."""
+        return self.image_head(cond.pooled)
 
     def match_score(self, cond: Cond, x: torch.Tensor) -> torch.Tensor:
         """Cosine similarity of the image and latent embeddings (the contrastive score)."""
@@ -128,3 +124,11 @@ class LatentSpectrumModel(nn.Module):
         z = z.clamp(0.0, 0.3)
         flux = self.autoencoder.decode(s, z)
         return flux, z, 10.0 ** log_norm
+
+    @torch.no_grad()
+    def draw(self, cond: Cond, images_scaled: torch.Tensor, n: int, steps: int | None = None,
+             generator: torch.Generator | None = None, callback=None):
+        """n spectra for each conditioned galaxy → (flux (B·n, n_pix) in data units, z (B·n,), score (B·n,))."""
+        x = self.sample_latents(cond, n, steps=steps, generator=generator, callback=callback)
+        flux, z, norm = self.decode(x)
+        return flux * norm[:, None], z, self.match_score(cond.repeat_interleave(n), x)

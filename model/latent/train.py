@@ -160,20 +160,6 @@ def train_diffusion(model: LatentSpectrumModel, data: PairedSet, x_all: torch.Te
     return ema
 
 
-@torch.no_grad()
-def fit_ood_statistics(model: LatentSpectrumModel, data: PairedSet) -> None:
-    """Training-set statistics of image features and embeddings; threshold = 99.5th percentile of the score."""
-    imgs = [_scaled_images(model, data.images[a:a + 256]) for a in range(0, min(len(data), 4000), 256)]
-    pooled = torch.cat([model.encode_images(x).pooled for x in imgs])
-    stats = torch.cat([model.image_stats(x) for x in imgs])
-    model.pooled_mean.copy_(pooled.mean(0))
-    model.pooled_std.copy_(pooled.std(0).clamp_min(1e-4))
-    model.stats_mean.copy_(stats.mean(0))
-    model.stats_std.copy_(stats.std(0).clamp_min(1e-4))
-    scores = torch.cat([model.ood_score(model.encode_images(x), x) for x in imgs])
-    model.ood_threshold.fill_(float(torch.quantile(scores, 0.995)))
-
-
 def save_model(path: Path, model: LatentSpectrumModel, extra: dict | None = None) -> None:
     """Weights + full config (+ extra JSON, e.g. the step) as one safetensors file."""
     save_checkpoint(path, {"model": model}, {**model.full_config(), "extra": extra or {}})
@@ -219,7 +205,7 @@ def train(data: PairedSet, out_dir: Path, cfg: TrainConfig, val: PairedSet | Non
     if start < cfg.diff_steps:
         ema = train_diffusion(model, data, x_all, cfg, out_dir, start, EMA(model, cfg.ema_decay), logfile)
         model = ema.module
-    fit_ood_statistics(model, data)
+    model.fit_ood_statistics(data.images)
     save_model(final, model, extra={"step": cfg.diff_steps, "n_train": len(data)})
     _log(f"wrote {final}", logfile)
     return final
