@@ -17,6 +17,8 @@ def register(sub) -> None:
                    help="training images used by the image baselines (default: the whole training split)")
     p.add_argument("--workers", type=int, default=1, help="processes for the toolbox measurements")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--against", default=None, metavar="REPORT_JSON",
+                   help="report.json of the paper-method model on the same galaxies: adds issue 6's comparison")
     p.add_argument("--out", default="evaluation", help="report directory (default ./evaluation)")
     p.set_defaults(func=_run)
 
@@ -24,12 +26,20 @@ def register(sub) -> None:
 def _run(args) -> int:
     from model.evaluation import evaluate, summary_table, write_report
 
+    from model.evaluation.compare import compare, read_result
+
+    paper = read_result(args.against) if args.against else None  # a bad file fails before the heavy work
     res = evaluate(args.checkpoint, args.data, split=args.split, n_samples=args.samples, limit=args.limit,
                    seed=args.seed, ppxf_subset=args.ppxf_subset, ppxf_samples=args.ppxf_samples,
                    reference_limit=args.reference_limit, workers=args.workers, verbose=True)
+    if paper is not None:
+        res["against_paper"] = {"rows": compare(res, paper, args.against), "paper_meta": paper["meta"]}
     paths = write_report(res, args.out)
     print(summary_table(res))
     for c in res["criteria"]:
         print(f"{'PASS' if c['passed'] else 'FAIL'}  {c['criterion']}: {c['value']:.4g} (target {c['target']})")
+    for r in res.get("against_paper", {}).get("rows", []):
+        print(f"{'PASS' if r['passed'] else 'FAIL'}  vs paper model: {r['criterion']}: {r['ours']:.4g} "
+              f"(paper {r['paper']:.4g}, limit {r['limit']})")
     print(f"report: {paths['markdown']}")
     return 0

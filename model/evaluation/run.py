@@ -100,6 +100,7 @@ def evaluate(checkpoint, dataset, split: str = "test", n_samples: int = 32, limi
     _log(verbose, "baselines")
     train_lab = training_labels(ds)
     gbt = bl.gbt_baseline(train_lab, test.labels, seed=seed)
+    oracle_agn = bl.host_oracle_agn(train_lab, test.labels, seed=seed)
     ref = load_mock(dataset, "train", grid=grid, limit=reference_limit, with_truth=True)
     feat_tr, emb_tr = bl.image_features(predictor.model, ref.images)
     feat_te, emb_te = bl.image_features(predictor.model, test.images)
@@ -113,13 +114,14 @@ def evaluate(checkpoint, dataset, split: str = "test", n_samples: int = 32, limi
     meta = {"checkpoint": str(checkpoint), "checkpoint_sha256": predictor.checkpoint_sha256,
             "checkpoint_step": predictor.extra.get("step"), "dataset": str(dataset), "split": split,
             "n_galaxies": len(test), "dropped": test.dropped, "n_samples": n_samples, "seed": seed,
+            "model_kind": predictor.model.cfg["kind"], "grid": predictor.model.grid.name,
             "sampler": predictor.model.cfg["sampler"], "steps": predictor.model.cfg["steps"],
             "ppxf_galaxies": n_keep, "ppxf_samples": min(ppxf_samples, n_samples) if n_keep else 0,
             "n_train_labels": len(train_lab), "n_reference_images": n_ref,
             "seconds_sampling_and_fast_toolbox": round(t_sample, 1), "seconds_total": None,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     result = summarise(test, gen, ppxf, {"nearest": nn, "regressor": reg, "gbt": gbt},
-                       {"nearest": nn_spec, "regressor": reg_spec}, meta, seed=seed)
+                       {"nearest": nn_spec, "regressor": reg_spec}, meta, seed=seed, oracle_agn=oracle_agn)
     result["meta"]["seconds_total"] = round(time.time() - t0, 1)
     _log(verbose, f"done in {result['meta']['seconds_total']} s")
     return result

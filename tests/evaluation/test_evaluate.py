@@ -26,6 +26,7 @@ def test_evaluate_covers_model_and_all_baselines(tiny_result):
     for m in ("model_median", "model_best", "nearest", "regressor", "gbt"):
         assert res["photoz"][m]["n"] == n and np.isfinite(res["photoz"][m]["sigma_nmad"])
         assert 0 <= res["agn"][m]["accuracy_bpt"] <= 1
+    assert 0 <= res["agn"]["host_oracle"]["accuracy_bpt"] <= 1 and res["meta"]["model_kind"] == "photospec-latent-v1"
     for m in ("nearest", "regressor", "gbt", "toolbox_truth"):
         assert np.isfinite(res["properties"]["dn4000"][m]["scatter"])
     assert res["properties"]["sigma_star"]["gbt"]["subset"] == "pPXF 1"
@@ -63,6 +64,23 @@ def test_cli_prints_summary_and_writes_report(eval_model, eval_mock, tmp_path, c
     out = capsys.readouterr().out
     assert rc == 0 and "| method |" in out and "photo-z σ_NMAD" in out
     assert (tmp_path / "rep" / "report.md").exists()
+    # the same galaxies again, against the first report (standing in for the paper model's): equal is within 5 %
+    rc = main(["evaluate", "--checkpoint", str(eval_model), "--data", str(eval_mock), "--samples", "3",
+               "--limit", "4", "--ppxf-subset", "0", "--out", str(tmp_path / "rep2"),
+               "--against", str(tmp_path / "rep" / "report.json")])
+    out = capsys.readouterr().out
+    assert rc == 0 and "PASS  vs paper model: AGN accuracy" in out and "PASS  vs paper model: photo-z" in out
+    assert "## Against the paper's method (issue 6)" in (tmp_path / "rep2" / "report.md").read_text()
+    # a report of other galaxies, or a file that is not a report, is refused (the latter before sampling)
+    rc = main(["evaluate", "--checkpoint", str(eval_model), "--data", str(eval_mock), "--samples", "3",
+               "--limit", "3", "--ppxf-subset", "0", "--out", str(tmp_path / "rep3"),
+               "--against", str(tmp_path / "rep" / "report.json")])
+    assert rc == 1 and "n_galaxies 3 vs 4" in capsys.readouterr().err
+    (tmp_path / "junk.json").write_text("[1, 2]")
+    rc = main(["evaluate", "--checkpoint", str(eval_model), "--data", str(eval_mock), "--against",
+               str(tmp_path / "junk.json")])
+    err = capsys.readouterr().err.strip()
+    assert rc == 1 and "junk.json: not an evaluation report.json" in err and len(err.splitlines()) == 1
 
 
 def test_bad_input(eval_model, eval_mock, tmp_path, capsys):
