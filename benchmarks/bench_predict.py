@@ -17,6 +17,9 @@ Prints (issue 6 targets in brackets):
   hours on this CPU, so the benchmark times ``--baseline-evals`` network evaluations at batch
   ``--baseline-batch`` and extrapolates linearly to 100 samples × 250 steps (bench_nets.py found
   throughput flat from batch 4 to 64); the printed ratio is baseline / ours for 100 spectra.
+* the trained paper-method checkpoint shipped in assets (``--paper-checkpoint``; the CPU-scale
+  low-resolution stage, 816 px, DPM-Solver++ 20 steps), timed for real: 100 spectra of one
+  galaxy, once after a warm-up, redshift measurement included, and its ratio to ours.
 
 Images: the first test-split galaxies of ``--mock`` (default /work/data/mock-20k) or, if that is
 absent, random sky-noise images. Exits non-zero only if it cannot run.
@@ -123,6 +126,8 @@ def main() -> int:
     ap.add_argument("--batch-galaxies", type=int, default=200)
     ap.add_argument("--baseline-evals", type=int, default=2)
     ap.add_argument("--baseline-batch", type=int, default=4)
+    ap.add_argument("--paper-checkpoint", default=str(DEFAULT_CHECKPOINT.parent / "paper-model.safetensors"),
+                    help="trained paper-method checkpoint to time for real (skipped when absent)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     if not Path(a.checkpoint).exists():
@@ -153,6 +158,15 @@ def main() -> int:
           f"(batch {a.baseline_batch}, {a.baseline_evals} evals measured) → 100 samples × {PAPER_STEPS} steps "
           f"≈ {t_paper:.0f} s ({t_paper / 3600:.2f} h), extrapolated")
     print(f"ratio paper / ours for 100 spectra of one galaxy: {t_paper / t100:,.0f}× (target ≥ 50×)")
+    if a.paper_checkpoint and Path(a.paper_checkpoint).exists():
+        q = Predictor(a.paper_checkpoint)
+        q.sample(img, n=2, seed=0)  # warm-up
+        t0 = time.perf_counter()
+        q.sample(img, n=100, seed=1)
+        t_q = time.perf_counter() - t0
+        print(f"trained paper-method checkpoint {Path(a.paper_checkpoint).name} ({q.model.grid.n_pix} px, "
+              f"{q.model.cfg['sampler']} {q.model.cfg['steps']} steps): 100 spectra in {t_q:.1f} s, measured; "
+              f"ratio to ours {t_q / t100:,.0f}×")
     return 0
 
 

@@ -16,6 +16,7 @@ def register(sub) -> None:
     p.add_argument("--reference-limit", type=int, default=None,
                    help="training images used by the image baselines (default: the whole training split)")
     p.add_argument("--workers", type=int, default=1, help="processes for the toolbox measurements")
+    p.add_argument("--threads", type=int, default=1, help="torch threads for sampling (default 1)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--against", default=None, metavar="REPORT_JSON",
                    help="report.json of the paper-method model on the same galaxies: adds issue 6's comparison")
@@ -31,7 +32,8 @@ def _run(args) -> int:
     paper = read_result(args.against) if args.against else None  # a bad file fails before the heavy work
     res = evaluate(args.checkpoint, args.data, split=args.split, n_samples=args.samples, limit=args.limit,
                    seed=args.seed, ppxf_subset=args.ppxf_subset, ppxf_samples=args.ppxf_samples,
-                   reference_limit=args.reference_limit, workers=args.workers, verbose=True)
+                   reference_limit=args.reference_limit, workers=args.workers, verbose=True,
+                   threads=args.threads)
     if paper is not None:
         res["against_paper"] = {"rows": compare(res, paper, args.against), "paper_meta": paper["meta"]}
     paths = write_report(res, args.out)

@@ -17,11 +17,12 @@ import pandas as pd
 from model.errors import BadInputError
 
 
-def _check_args(checkpoint, dataset, split, n_samples, limit, ppxf_subset, ppxf_samples, workers):
+def _check_args(checkpoint, dataset, split, n_samples, limit, ppxf_subset, ppxf_samples, workers, threads=1):
     from model.data.datasets import SPLITS
     from model.mock.store import MockDataset
 
-    for name, v, lo in (("n_samples", n_samples, 2), ("ppxf_samples", ppxf_samples, 2), ("workers", workers, 1)):
+    for name, v, lo in (("n_samples", n_samples, 2), ("ppxf_samples", ppxf_samples, 2), ("workers", workers, 1),
+                        ("threads", threads, 1)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
             raise BadInputError(f"{name}: must be an integer ≥ {lo}, got {v!r}")
     for name, v in (("limit", limit), ("ppxf_subset", ppxf_subset)):
@@ -55,7 +56,7 @@ def training_labels(ds) -> pd.DataFrame:
 
 def evaluate(checkpoint, dataset, split: str = "test", n_samples: int = 32, limit: int | None = None,
              seed: int = 0, ppxf_subset: int = 100, ppxf_samples: int = 8, reference_limit: int | None = None,
-             workers: int = 1, verbose: bool = False) -> dict:
+             workers: int = 1, verbose: bool = False, threads: int = 1) -> dict:
     """Evaluate ``checkpoint`` on ``split`` of a complete-mode mock ``dataset``; returns the result dict.
 
     Parameters
@@ -67,6 +68,7 @@ def evaluate(checkpoint, dataset, split: str = "test", n_samples: int = 32, limi
     reference_limit : use at most this many training galaxies for the image baselines
         (nearest neighbour, regressor); the magnitude baseline always uses the whole training split.
     workers : processes for the toolbox measurements.
+    threads : torch threads for sampling (1 when the toolbox workers share the cores).
 
     The result holds JSON-ready summaries (see :func:`model.evaluation.summary.summarise`) and,
     under ``"_data"``, the per-galaxy arrays the figures need.
@@ -78,9 +80,9 @@ def evaluate(checkpoint, dataset, split: str = "test", n_samples: int = 32, limi
     from model.evaluation.summary import summarise
     from model.predict import Predictor
 
-    ds = _check_args(checkpoint, dataset, split, n_samples, limit, ppxf_subset, ppxf_samples, workers)
+    ds = _check_args(checkpoint, dataset, split, n_samples, limit, ppxf_subset, ppxf_samples, workers, threads)
     t0 = time.time()
-    predictor = Predictor(checkpoint, threads=1)
+    predictor = Predictor(checkpoint, threads=threads)
     grid = predictor.model.grid
     test = load_mock(dataset, split, grid=grid, limit=limit, with_truth=True)
     if test.flux_true is None:

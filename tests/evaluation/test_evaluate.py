@@ -91,6 +91,8 @@ def test_bad_input(eval_model, eval_mock, tmp_path, capsys):
             evaluate(eval_model, eval_mock, n_samples=n)
     with pytest.raises(BadInputError, match="limit"):
         evaluate(eval_model, eval_mock, limit=0)
+    with pytest.raises(BadInputError, match="threads"):
+        evaluate(eval_model, eval_mock, threads=0)
     with pytest.raises(BadInputError, match="not a mock dataset"):
         evaluate(eval_model, tmp_path)
     with pytest.raises(BadInputError, match="unknown"):
