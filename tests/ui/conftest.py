@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
-from tests.ui.harness import CHROMIUM, CHROMIUM_ARGS
+from tests.ui.harness import CHROMIUM, CHROMIUM_ARGS, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -56,3 +57,27 @@ def model_loader():
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def explorer(mock_catalogue, model_loader):
+    """Serve the explorer over the mock catalogue; yields (url, list of per-session apps, model kind)."""
+    import panel as pn
+
+    from explorer.app import build_app
+    from explorer.sampler import SharedPredictor
+
+    loader, kind = model_loader
+    shared = SharedPredictor(loader)
+    apps = []
+    lock = threading.Lock()
+
+    def factory():
+        pn.extension(notifications=True)
+        app = build_app(mock_catalogue, shared)
+        with lock:
+            apps.append(app)
+        return app
+
+    with serve(factory) as url:
+        yield url, apps, kind

@@ -53,3 +53,22 @@ def plot_canvas_click(page, locator, fx: float, fy: float) -> None:
     """Click at fractions (fx, fy) of a Bokeh plot's canvas bounding box."""
     bb = locator.bounding_box()
     page.mouse.click(bb["x"] + fx * bb["width"], bb["y"] + fy * bb["height"])
+
+
+def open_page(chromium, url, external=None):
+    """A 1280×800 page at ``url`` once its first canvas is drawn; ``external`` collects off-host requests."""
+    ctx = chromium.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True)
+    page = ctx.new_page()
+    if external is not None:
+        page.on("request", lambda r: external.append(r.url)
+                if not r.url.startswith(("http://127.0.0.1", "http://localhost", "data:", "blob:", "ws://"))
+                else None)
+    page.goto(url, timeout=120_000)
+    page.wait_for_selector("canvas", timeout=120_000)
+    return page
+
+
+def done(app, n=None):
+    """The session has properties for its samples (``n`` of them when given) and is idle."""
+    st = app.explorer.state
+    return st.properties is not None and not st.busy and (n is None or len(st.properties) == n)
