@@ -2,8 +2,13 @@
 
 The catalogue is opened once per path (``PHOTOSPEC_CATALOGUE`` or ``photospec serve --catalogue``;
 default: the mock catalogue from set-up, falling back to kcorrect's 10k real SDSS galaxies, which
-have no images, when it has not been generated). ``warm_up`` runs datashader's JIT for the
-aggregations the CMD uses and renders one mock galaxy, so the first interaction is quick.
+have no images, when it has not been generated). A mock catalogue is opened *light*
+(:class:`LightMockCatalogue`): only the columns the panes plot, as float32, from an Arrow file
+cached beside the shards (memory-mapped; ≈ 80 MB for 10⁶ galaxies instead of ≈ 1 GB for all 120
+float64 columns); the full float64 row of a picked galaxy is read from its shard on demand.
+``warm_up`` runs datashader's JIT for the aggregations the CMD uses and renders one mock galaxy, so
+the first interaction is quick; ``warm_up_in_background`` does that and loads the model in a
+thread, so the server can answer the first visitor meanwhile.
 """
 
 from __future__ import annotations
@@ -19,6 +24,11 @@ from model.errors import PhotospecError
 
 log = logging.getLogger(__name__)
 ENV_CATALOGUE = "PHOTOSPEC_CATALOGUE"
+ENV_FULL = "PHOTOSPEC_FULL_CATALOGUE"  # "1": read every column (the slow path, kept for benchmarks)
+# what the panes use: CMD axes and colours, hover, overlays (colours u−r, g−r, r−i and M_r are derived)
+LIGHT_COLUMNS = ("galaxy_id", "mag_u", "mag_g", "mag_r", "mag_i", "mag_z", "z", "abs_mag_r", "log_mstar",
+                 "dn4000", "oh_gas", "sigma_star", "age_lw", "bpt_class", "is_agn", "is_quiescent")
+LIGHT_VERSION = 1
 _CACHE: dict[str, tuple[Catalogue, str]] = {}
 _LOCK = threading.Lock()
 
@@ -41,9 +51,111 @@ def open_catalogue(path: str | None = None) -> tuple[Catalogue, str]:
                 note = (f"The default mock catalogue is not generated yet ({default_path()}); showing kcorrect's "
                         "10,000 real SDSS galaxies, which have no images: upload a cutout to predict.")
             else:
-                cat = Catalogue.open(path)
+                cat = open_light(path) if os.environ.get(ENV_FULL) != "1" else None
+                cat = cat or Catalogue.open(path)
             _CACHE[key] = (cat, note)
         return _CACHE[key]
+
+
+class LightMockCatalogue(Catalogue):
+    """A mock catalogue holding only :data:`LIGHT_COLUMNS` in memory; full rows come from the shards."""
+
+    def __init__(self, df, path, label, mock):
+        super().__init__(df, path, label, mock)
+        self._rows: dict[int, dict] = {}
+
+    def full_row(self, galaxy_id: int) -> dict:
+        """Every generator parameter and label of one galaxy (float64, as written), from its shard."""
+        import pyarrow.parquet as pq
+
+        i = self.index_of(galaxy_id)
+        with self._render_lock:
+            hit = self._rows.get(i)
+        if hit is not None:
+            return hit
+        k, j = self.mock._locate(i)
+        table = pq.read_table(self.mock._shard(k) / "labels.parquet")
+        row = {c: (v.item() if hasattr(v, "item") else v) for c, v in table.slice(j, 1).to_pandas().iloc[0].items()}
+        if int(row["galaxy_id"]) != int(galaxy_id):
+            raise PhotospecError(f"{self.label}: shard row {k}/{j} is galaxy {row['galaxy_id']}, not {galaxy_id}")
+        with self._render_lock:
+            self._rows[i] = row
+            while len(self._rows) > 64:
+                self._rows.pop(next(iter(self._rows)))
+        return row
+
+    def row(self, galaxy_id: int) -> dict:
+        """The full row plus the derived columns (colours, M_r) of the light table."""
+        out = self.full_row(galaxy_id)
+        light = super().row(galaxy_id)
+        return {**out, **{c: v for c, v in light.items() if c not in out}}
+
+    def _render(self, galaxy_id: int) -> dict:
+        i = self.index_of(galaxy_id)
+        with self._render_lock:
+            hit = self._render_cache.get(i)
+        if hit is not None:
+            return hit
+        import pandas as pd
+
+        row = pd.Series(self.full_row(galaxy_id))
+        out = self.mock.render_row(row) if self.mock.catalogue_only else self.mock.get(i)
+        with self._render_lock:
+            self._render_cache[i] = out
+            while len(self._render_cache) > 32:
+                self._render_cache.pop(next(iter(self._render_cache)))
+        return out
+
+
+def _light_table(mock, path):
+    """The light columns of every shard as one Arrow table, cached in ``<path>/.explorer-columns-v*.arrow``."""
+    import pyarrow as pa
+    import pyarrow.feather as feather
+    import pyarrow.parquet as pq
+
+    stamp = f"{LIGHT_VERSION}-{mock.manifest.get('finished', mock.manifest.get('created', ''))}-{len(mock)}"
+    cache = path / f".explorer-columns-v{LIGHT_VERSION}.arrow"
+    if cache.exists():
+        try:
+            table = feather.read_table(cache, memory_map=True)
+            if (table.schema.metadata or {}).get(b"photospec_stamp", b"").decode() == stamp:
+                return table
+        except (OSError, pa.ArrowInvalid) as exc:
+            log.warning("%s: unreadable column cache (%s); rebuilding", cache, exc)
+    files = [mock._shard(k) / "labels.parquet" for k in mock.shards]
+    have = set(pq.ParquetFile(files[0]).schema_arrow.names)
+    cols = [c for c in LIGHT_COLUMNS if c in have]
+    parts = []
+    for f in files:
+        t = pq.read_table(f, columns=cols)
+        parts.append(t.cast(pa.schema([pa.field(n, pa.float32() if pa.types.is_floating(t.schema.field(n).type)
+                                                else t.schema.field(n).type) for n in t.column_names])))
+    table = pa.concat_tables(parts).combine_chunks()
+    table = table.replace_schema_metadata({"photospec_stamp": stamp})
+    try:
+        tmp = cache.with_suffix(".tmp")
+        feather.write_feather(table, tmp, compression="uncompressed")
+        tmp.replace(cache)
+    except OSError as exc:  # a read-only catalogue still opens, only slower next time
+        log.warning("%s: could not write the column cache (%s)", cache, exc)
+    return table
+
+
+def open_light(path) -> LightMockCatalogue | None:
+    """A :class:`LightMockCatalogue` for a mock dataset directory (None for any other catalogue)."""
+    from pathlib import Path
+
+    path = Path(path) if path is not None else default_path()
+    if not path.is_dir() or not (path / "manifest.json").exists():
+        return None
+    try:
+        from model.mock.store import MockDataset
+
+        mock = MockDataset(path)
+    except (PhotospecError, OSError, ValueError, KeyError):
+        return None
+    df = _light_table(mock, path).to_pandas()
+    return LightMockCatalogue(Catalogue._standardise(df, str(path)), path, f"mock catalogue {path.name}", mock)
 
 
 def warm_up(catalogue: Catalogue) -> None:

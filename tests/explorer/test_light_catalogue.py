@@ -1,0 +1,60 @@
+"""The light mock catalogue: few float32 columns in memory, cached as Arrow, full rows from the shards."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from explorer.resources import LIGHT_COLUMNS, LightMockCatalogue, open_catalogue, open_light
+from model.catalogue import Catalogue
+
+
+@pytest.fixture(scope="module")
+def mock_dir(tmp_path_factory, registry_cache):
+    from model.mock.store import write_dataset
+
+    out = tmp_path_factory.mktemp("light") / "cat"
+    write_dataset(out, 60, seed=4, shard_size=25, catalogue_only=True, progress=False)
+    return out
+
+
+def test_light_catalogue_matches_the_full_one(mock_dir):
+    light = open_light(mock_dir)
+    full = Catalogue.open(mock_dir)
+    assert isinstance(light, LightMockCatalogue) and len(light) == len(full) == 60
+    assert set(light.df.columns) <= set(LIGHT_COLUMNS) | {"u_r", "g_r", "r_i"}
+    assert all(light.df[c].dtype == np.float32 for c in ("mag_r", "z", "log_mstar", "u_r"))
+    assert light.df.memory_usage(deep=True).sum() < 0.2 * full.df.memory_usage(deep=True).sum()
+    gid = int(full.ids()[37])  # in the second shard
+    row_l, row_f = light.row(gid), full.row(gid)
+    assert row_l.keys() == row_f.keys()
+    assert row_l["sigma_star"] == row_f["sigma_star"] and row_l["seed"] == row_f["seed"]  # float64, exact
+    assert light.nearest("u_r", "abs_mag_r", row_f["u_r"], row_f["abs_mag_r"]) == gid
+    np.testing.assert_array_equal(light.cutout(gid), full.cutout(gid))
+    np.testing.assert_array_equal(light.true_spectrum(gid).flux, full.true_spectrum(gid).flux)
+
+
+def test_column_cache_is_written_once_and_reused(mock_dir):
+    caches = list(mock_dir.glob(".explorer-columns-v*.arrow"))
+    open_light(mock_dir)
+    caches = list(mock_dir.glob(".explorer-columns-v*.arrow"))
+    assert len(caches) == 1
+    mtime = caches[0].stat().st_mtime_ns
+    again = open_light(mock_dir)
+    assert caches[0].stat().st_mtime_ns == mtime and len(again) == 60
+    caches[0].write_bytes(b"not arrow")  # a damaged cache is rebuilt, not fatal
+    assert len(open_light(mock_dir)) == 60
+    assert caches[0].read_bytes()[:6] == b"ARROW1"
+
+
+def test_open_catalogue_uses_the_light_path_unless_told(mock_dir, monkeypatch):
+    from explorer import resources
+
+    monkeypatch.setattr(resources, "_CACHE", {})
+    cat, note = open_catalogue(str(mock_dir))
+    assert isinstance(cat, LightMockCatalogue) and note == ""
+    monkeypatch.setattr(resources, "_CACHE", {})
+    monkeypatch.setenv(resources.ENV_FULL, "1")
+    cat, _ = open_catalogue(str(mock_dir))
+    assert not isinstance(cat, LightMockCatalogue)
+    assert open_light(mock_dir / "shard-00000") is None  # not a dataset directory
