@@ -96,7 +96,7 @@ class Explorer:
 
 def build_app(catalogue=None, predictor: SharedPredictor | None = None):
     """The served page (a Bootstrap template) for ``catalogue`` (default: the configured one)."""
-    from explorer.resources import open_catalogue
+    from explorer.resources import FIRST_PAGE, open_catalogue
 
     note = ""
     if catalogue is None:
@@ -108,6 +108,7 @@ def build_app(catalogue=None, predictor: SharedPredictor | None = None):
     tmpl.main.append(ex.main())
     for obj in ex.sidebar():
         tmpl.sidebar.append(obj)
+    pn.state.onload(FIRST_PAGE.set)
     if note:
         pn.state.onload(lambda: ex.notify("warning", note))
     tmpl.explorer = ex  # reachable from tests

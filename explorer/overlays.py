@@ -11,6 +11,8 @@ log M* and metallicity or Dn4000) are overlaid.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from pathlib import Path
 
 import datashader as ds
@@ -36,6 +38,20 @@ def binned_relation(x: np.ndarray, y: np.ndarray, bins=None, min_count: int = 20
 
     t = pd.DataFrame({"log_mstar": x, "y": y})
     return mass_metallicity(t, "log_mstar", "y", bins=bins, min_count=min_count)
+
+
+_TRUE_RELATIONS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_TRUE_LOCK = threading.Lock()
+
+
+def true_relation(catalogue, y: str) -> pd.DataFrame:
+    """The catalogue's binned true relation of ``y`` against log M*, computed once per catalogue and column."""
+    with _TRUE_LOCK:
+        per_cat = _TRUE_RELATIONS.setdefault(catalogue, {})
+        if y not in per_cat:
+            df = catalogue.df
+            per_cat[y] = binned_relation(df["log_mstar"].to_numpy(float), df[y].to_numpy(float)).dropna()
+        return per_cat[y]
 
 
 def load_predictions(path: Path = PREDICTIONS) -> pd.DataFrame | None:
@@ -75,8 +91,7 @@ class OverlaysView(Viewer):
         layers = dynspread(rasterize(pts, aggregator=ds.count())).opts(cmap="Greys", cnorm="log",
                                                                        responsive=True, height=320)
         if not self.catalogue.is_dask:
-            rel = binned_relation(df["log_mstar"].to_numpy(float), df[y].to_numpy(float))
-            rel = rel.dropna()
+            rel = true_relation(self.catalogue, y)
             layers = layers * hv.Curve((rel.mass_mid, rel["median"]), "log_mstar", y, label="true median").opts(
                 color="black", line_width=2)
         rel = self.predicted_relation(y)

@@ -30,6 +30,8 @@ LIGHT_COLUMNS = ("galaxy_id", "mag_u", "mag_g", "mag_r", "mag_i", "mag_z", "z", 
                  "dn4000", "oh_gas", "sigma_star", "age_lw", "bpt_class", "is_agn", "is_quiescent")
 LIGHT_VERSION = 1
 _CACHE: dict[str, tuple[Catalogue, str]] = {}
+FIRST_PAGE = threading.Event()  # set when a visitor's page has loaded (explorer.warmup waits for it)
+WARMUP_DEFER_S = 20.0  # explorer.warmup starts anyway after this long without a visitor
 _LOCK = threading.Lock()
 
 

@@ -10,6 +10,8 @@ the grid λ/(1+z_median).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import holoviews as hv
 import numpy as np
 import panel as pn
@@ -17,12 +19,26 @@ import param
 from panel.viewable import Viewer
 
 from explorer.state import ExplorerState
-from model.science.lines import LINES
 from model.science.wavelengths import air_to_vac
 
-EMISSION = {"[O II]": LINES["oii_3727"][0], "Hβ": LINES["hbeta"][0], "[O III]": LINES["oiii_5007"][0],
+
+@lru_cache(maxsize=1)
+def emission_lines() -> dict:
+    """Marked emission lines (vacuum Å) from the toolbox's table (imported on first use: it pulls in
+    the continuum templates, which the first page does not need)."""
+    from model.science.lines import LINES
+
+    return {"[O II]": LINES["oii_3727"][0], "Hβ": LINES["hbeta"][0], "[O III]": LINES["oiii_5007"][0],
             "[O I]": LINES["oi_6300"][0], "Hα": LINES["halpha"][0], "[N II]": LINES["nii_6584"][0],
             "[S II]": LINES["sii_6717"][0]}
+
+
+def __getattr__(name):  # PEP 562: ``EMISSION`` stays importable without an import-time cost
+    if name == "EMISSION":
+        return emission_lines()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 ABSORPTION = {name: float(air_to_vac(w)) for name, w in
               {"Ca K": 3933.66, "Ca H": 3968.47, "Hδ": 4101.74, "G": 4304.4, "Mg b": 5175.4, "Na D": 5892.9}.items()}
 REGIONS = {  # rest-frame vacuum Å
@@ -61,7 +77,7 @@ def line_positions(z: float, frame: str, wave_range) -> list[tuple[str, float, s
     """(label, wavelength in the display frame, 'emission'/'absorption') inside ``wave_range``."""
     scale = 1.0 if frame == "rest" else 1.0 + z
     lo, hi = wave_range
-    out = [(k, w * scale, "emission") for k, w in EMISSION.items()]
+    out = [(k, w * scale, "emission") for k, w in emission_lines().items()]
     out += [(k, w * scale, "absorption") for k, w in ABSORPTION.items()]
     return [t for t in out if lo <= t[1] <= hi]
 
