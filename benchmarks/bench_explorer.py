@@ -144,7 +144,10 @@ def main(argv=None) -> int:
 
     path = args.catalogue or (default_path() if default_path().exists() else None)
     t1 = time.perf_counter()
-    cat = Catalogue.open(path) if path else Catalogue.from_frame(synthetic(args.n), f"synthetic {args.n:,}")
+    from explorer.resources import open_light
+
+    cat = (open_light(path) or Catalogue.open(path)) if path else Catalogue.from_frame(synthetic(args.n),
+                                                                                      f"synthetic {args.n:,}")
     t_open = time.perf_counter() - t1
     t2 = time.perf_counter()
     warm_up(cat)
@@ -194,7 +197,7 @@ def main(argv=None) -> int:
     if img is None:
         print("sampling: skipped (catalogue has no images)")
         return 0
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)  # as the served app (explorer/sampler.py)
     next(pred.sample_stream(img, 16, seed=1))  # warm
     t5 = time.perf_counter()
     it = pred.sample_stream(img, 64, seed=0, chunk=16)

@@ -1,7 +1,9 @@
 """Draw samples off the event loop: one model per process, shared by every session, used under a lock.
 
 The default predictor (``model.predict.load_default``, CUDA if present else CPU) is loaded once,
-lazily. Each request runs in a worker thread: it pulls cumulative predictions from
+lazily, with ``PHOTOSPEC_THREADS`` torch threads (default 1: on a shared CPU, two intra-op threads
+made 64 samples 20–40× slower whenever another job held a core; sessions interleave by chunk
+anyway). Each request runs in a worker thread: it pulls cumulative predictions from
 ``Predictor.sample_stream`` one chunk at a time, holding the shared lock only while a chunk is
 computed, so several sessions interleave and all get their spectra. Results go back to the
 session's document with ``pn.state.execute`` (scheduled on the event loop, document lock held).
@@ -36,7 +38,13 @@ class SharedPredictor:
                 if self._predictor is None:
                     loader = self._loader
                     if loader is None:
+                        import os
+
+                        import torch
+
                         from model.predict import load_default as loader
+
+                        torch.set_num_threads(max(1, int(os.environ.get("PHOTOSPEC_THREADS", "1"))))
                     self._predictor = loader()
         return self._predictor
 
