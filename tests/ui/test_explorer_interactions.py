@@ -81,10 +81,11 @@ def test_population_tab_shows_the_relations_with_the_samples(chromium, explorer,
     page = open_page(chromium, f"{url}?galaxy={gid}&n=16")
     app = apps[-1]
     wait_for(lambda: done(app, 16), 180, what="samples before opening the overlays")
-    n_canvas = page.locator("canvas").count()
+    ov = app.explorer.overlays
+    assert not ov._mzr._models and not ov._bim._models  # a hidden tab is not rendered
     page.locator(".bk-tab").filter(has_text="Population").click()
     page.get_by_text("Grey: all catalogue galaxies").wait_for(timeout=60_000)
-    wait_for(lambda: page.locator("canvas").count() >= n_canvas + 2, 60, what="the two relation plots")
+    wait_for(lambda: ov._mzr._models and ov._bim._models, 60, what="the two relation plots in the page")
     labels = [getattr(o, "label", "") for o in app.explorer.overlays._mzr.object[()]]
     assert "true median" in labels
     if app.explorer.overlays.sample_points("oh_gas") is not None:
