@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pytest
 
-from tests.ui.conftest import ROOT
 from tests.ui.harness import done, open_page, plot_canvas_click, wait_for
 
 pytestmark = pytest.mark.ui
 
 
 def test_click_a_galaxy_shows_cutout_and_spectra(chromium, explorer, artifacts):
-    url, apps, kind = explorer
+    url, apps, _ = explorer
     external = []
     page = open_page(chromium, url, external)
     state = apps[-1].explorer.state
@@ -29,9 +26,7 @@ def test_click_a_galaxy_shows_cutout_and_spectra(chromium, explorer, artifacts):
     page.wait_for_timeout(1500)
     shot = artifacts / "explorer.png"
     page.screenshot(path=str(shot), full_page=False)
-    assert shot.stat().st_size > 20_000
-    if kind == "default":
-        shutil.copy(shot, ROOT / "assets" / "explorer.png")
+    assert shot.stat().st_size > 20_000  # an artefact only: the README's screenshot shows the 10⁶-galaxy catalogue
     page.context.close()
 
 
