@@ -123,3 +123,12 @@ def test_train_command_reads_a_paper_config_and_rejects_bad_ones(tiny_world, tmp
     bad.write_text(json.dumps({"kind": "paper", "train": {"steps": 0}}))
     assert main(["train", "--config", str(bad), "--data", str(mock), "--out", str(tmp_path / "x")]) == 1
     assert "steps must be ≥ 1" in capsys.readouterr().err
+
+
+def test_a_checkpoint_of_unknown_kind_is_refused_by_name(tmp_path):
+    from model.checkpoint import save_checkpoint
+
+    path = tmp_path / "odd.safetensors"
+    save_checkpoint(path, {"model": torch.nn.Linear(2, 2)}, {"kind": "photospec-odd-v9"})
+    with pytest.raises(BadInputError, match="odd.safetensors: unknown model kind 'photospec-odd-v9'"):
+        Predictor(path)
