@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from model.diffusion import diffusion_loss, drop_condition
 from model.ema import EMA
 from model.latent.autoencoder import chi2_loss
 from model.latent.model import LatentSpectrumModel
+from model.training import config_from_dict, log_line as _log
 
 
 @dataclass
@@ -51,19 +51,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
-        unknown = set(d) - set(cls.__dataclass_fields__)
-        if unknown:
-            from model.errors import BadInputError
-            raise BadInputError(f"training config: unknown keys {sorted(unknown)}")
-        return cls(**d)
-
-
-def _log(msg: str, logfile: Path | None) -> None:
-    line = f"[{time.strftime('%H:%M:%S')}] {msg}"
-    print(line, flush=True)
-    if logfile:
-        with open(logfile, "a") as f:
-            f.write(line + "\n")
+        return config_from_dict(cls, d)
 
 
 def _batch(rng: np.random.Generator, n: int, size: int) -> np.ndarray:

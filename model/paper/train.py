@@ -33,6 +33,7 @@ from model.ema import EMA
 from model.errors import BadInputError
 from model.nets.contrastive import nt_xent
 from model.paper.model import PaperSpectrumModel
+from model.training import config_from_dict, log_line as _log
 
 KIND = "photospec-paper-v1"
 
@@ -57,22 +58,7 @@ class PaperTrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "PaperTrainConfig":
-        unknown = set(d) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise BadInputError(f"training config: unknown keys {sorted(unknown)}")
-        cfg = cls(**d)
-        for name in ("steps", "batch", "checkpoint_every", "val_every", "threads"):
-            if int(getattr(cfg, name)) < 1:
-                raise BadInputError(f"training config: {name} must be ≥ 1, got {getattr(cfg, name)}")
-        return cfg
-
-
-def _log(msg: str, logfile: Path | None) -> None:
-    line = f"[{time.strftime('%H:%M:%S')}] {msg}"
-    print(line, flush=True)
-    if logfile:
-        with open(logfile, "a") as f:
-            f.write(line + "\n")
+        return config_from_dict(cls, d, positive=("steps", "batch", "checkpoint_every", "val_every", "threads"))
 
 
 def loss_weights(ivar: np.ndarray, cap: float) -> np.ndarray:
