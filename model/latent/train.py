@@ -32,7 +32,7 @@ from model.training import config_from_dict, log_line as _log
 
 @dataclass
 class TrainConfig:
-    """Hyper-parameters of the recipe; every field documented in the README's training section."""
+    """Hyper-parameters of the recipe, set by the ``[train]`` table of configs/default-latent.toml."""
 
     seed: int = 0
     ae_steps: int = 3000

@@ -40,21 +40,21 @@ KIND = "photospec-paper-v1"
 
 @dataclass
 class PaperTrainConfig:
-    """Hyper-parameters of the recipe (documented in the README's training section)."""
+    """Hyper-parameters of the recipe, set by the ``[train]`` table of configs/paper-*.toml."""
 
     seed: int = 0
-    steps: int = 2000
-    batch: int = 32
-    lr: float = 1e-3
-    warmup: int = 200
-    cond_dropout: float = 0.1
+    steps: int = 2000  # optimiser steps; the learning rate follows a cosine over them
+    batch: int = 32  # galaxies per step
+    lr: float = 1e-3  # peak AdamW learning rate
+    warmup: int = 200  # steps of linear warm-up
+    cond_dropout: float = 0.1  # probability of training on the null condition (for guidance)
     weight_cap: float = 4.0  # ivar weight relative to the spectrum's median, capped
-    ema_decay: float = 0.999
-    checkpoint_every: int = 250
-    val_every: int = 250
-    threads: int = 2
-    device: str = ""
-    model: dict = field(default_factory=dict)
+    ema_decay: float = 0.999  # EMA of the weights that ship
+    checkpoint_every: int = 250  # steps between resumable checkpoints
+    val_every: int = 250  # steps between validation losses (EMA weights, fixed noise)
+    threads: int = 2  # torch CPU threads
+    device: str = ""  # "" = CUDA when present, else CPU
+    model: dict = field(default_factory=dict)  # the [model] table (model.paper.model.PAPER_CONFIG keys)
 
     @classmethod
     def from_dict(cls, d: dict) -> "PaperTrainConfig":
