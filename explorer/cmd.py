@@ -30,6 +30,14 @@ X_CHOICES = ("u_r", "g_r", "r_i", "log_mstar", "z", "dn4000")
 Y_CHOICES = ("abs_mag_r", "mag_r", "u_r", "g_r", "log_mstar", "dn4000")
 COLOUR_CHOICES = ("density", "z", "bpt_class", "is_agn", "is_quiescent", "log_mstar", "dn4000", "oh_gas",
                   "sigma_star", "age_lw")
+COLOUR_LABELS = {**AXIS_LABELS, "density": "density", "bpt_class": "BPT class (true)", "is_agn": "AGN (true)",
+                 "is_quiescent": "quiescent (true)", "oh_gas": "12+log(O/H) (true)", "sigma_star": "σ* (true, km/s)",
+                 "age_lw": "light-weighted age (true, Gyr)"}
+
+
+def _select(parameter, labels: dict, **kw) -> pn.widgets.Select:
+    """A Select for a column parameter showing readable names ("u − r") for the column values ("u_r")."""
+    return pn.widgets.Select.from_param(parameter, options={labels.get(c, c): c for c in parameter.objects}, **kw)
 MAG_AXES = {"abs_mag_r", "mag_r", "mag_g"}  # plotted bright-up
 
 
@@ -207,9 +215,9 @@ class CMDView(Viewer):
 
     def __panel__(self):
         controls = pn.Row(
-            pn.widgets.Select.from_param(self.param.x, label="x axis", width=130),
-            pn.widgets.Select.from_param(self.param.y, label="y axis", width=130),
-            pn.widgets.Select.from_param(self.param.colour, label="colour by", width=140),
+            _select(self.param.x, AXIS_LABELS, name="x axis", width=130),
+            _select(self.param.y, AXIS_LABELS, name="y axis", width=130),
+            _select(self.param.colour, COLOUR_LABELS, name="colour by", width=160),
             pn.widgets.Checkbox.from_param(self.param.reference, label="real SDSS contours", margin=(28, 10)),
             sizing_mode="stretch_width")
         return pn.Column(controls, self._plot_pane, self._hover_pane, sizing_mode="stretch_both")

@@ -64,7 +64,7 @@ def test_changing_the_cmd_axes_rerenders_and_picks_on_them(chromium, explorer):
     canvas = page.locator("canvas").first
     page.wait_for_timeout(1500)
     first = canvas.screenshot()
-    page.locator("select").first.select_option("g_r")
+    page.locator("select").first.select_option(label="g − r")  # readable names, not column names
     wait_for(lambda: app.explorer.cmd.x == "g_r", 30, what="the x axis to become g − r")
     wait_for(lambda: "x=g_r" in page.evaluate("window.location.search"), 10, what="x=g_r in the URL")
     wait_for(lambda: canvas.screenshot() != first, 60, what="the CMD to re-render")
