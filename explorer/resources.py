@@ -71,20 +71,17 @@ class LightMockCatalogue(Catalogue):
         import pyarrow.parquet as pq
 
         i = self.index_of(galaxy_id)
-        with self._render_lock:
-            hit = self._rows.get(i)
-        if hit is not None:
-            return hit
-        k, j = self.mock._locate(i)
-        table = pq.read_table(self.mock._shard(k) / "labels.parquet")
-        row = {c: (v.item() if hasattr(v, "item") else v) for c, v in table.slice(j, 1).to_pandas().iloc[0].items()}
-        if int(row["galaxy_id"]) != int(galaxy_id):
-            raise PhotospecError(f"{self.label}: shard row {k}/{j} is galaxy {row['galaxy_id']}, not {galaxy_id}")
-        with self._render_lock:
-            self._rows[i] = row
-            while len(self._rows) > 64:
-                self._rows.pop(next(iter(self._rows)))
-        return row
+
+        def read():
+            k, j = self.mock._locate(i)
+            table = pq.read_table(self.mock._shard(k) / "labels.parquet")
+            row = {c: (v.item() if hasattr(v, "item") else v)
+                   for c, v in table.slice(j, 1).to_pandas().iloc[0].items()}
+            if int(row["galaxy_id"]) != int(galaxy_id):
+                raise PhotospecError(f"{self.label}: shard row {k}/{j} is galaxy {row['galaxy_id']}, not {galaxy_id}")
+            return row
+
+        return self._cached(self._rows, i, read, 64)
 
     def row(self, galaxy_id: int) -> dict:
         """The full row plus the derived columns (colours, M_r) of the light table."""
@@ -92,21 +89,10 @@ class LightMockCatalogue(Catalogue):
         light = super().row(galaxy_id)
         return {**out, **{c: v for c, v in light.items() if c not in out}}
 
-    def _render(self, galaxy_id: int) -> dict:
-        i = self.index_of(galaxy_id)
-        with self._render_lock:
-            hit = self._render_cache.get(i)
-        if hit is not None:
-            return hit
+    def _generator_row(self, i: int, galaxy_id: int):
         import pandas as pd
 
-        row = pd.Series(self.full_row(galaxy_id))
-        out = self.mock.render_row(row) if self.mock.catalogue_only else self.mock.get(i)
-        with self._render_lock:
-            self._render_cache[i] = out
-            while len(self._render_cache) > 32:
-                self._render_cache.pop(next(iter(self._render_cache)))
-        return out
+        return pd.Series(self.full_row(galaxy_id))
 
 
 def _light_table(mock, path):

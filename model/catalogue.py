@@ -316,23 +316,34 @@ class Catalogue:
         return Spectrum(np.asarray(wave, float), np.asarray(flux, float), z=float(row.get("z", np.nan)),
                         meta={"galaxy_id": int(galaxy_id), "what": "mock truth (noiseless)"})
 
+    def _cached(self, cache: dict, i: int, make, size: int):
+        """``cache[i]``, made by ``make()`` on a miss; the oldest entries go beyond ``size`` (thread-safe)."""
+        with self._render_lock:
+            hit = cache.get(i)
+        if hit is not None:
+            return hit
+        out = make()
+        with self._render_lock:
+            cache[i] = out
+            while len(cache) > size:
+                cache.pop(next(iter(cache)))
+        return out
+
+    def _generator_row(self, i: int, galaxy_id: int):
+        """The generator parameters a catalogue-only mock renders galaxy ``i`` from."""
+        return self.df.iloc[i]
+
     def _render(self, galaxy_id: int) -> dict:
         if not self.is_mock:
             raise BadInputError(f"{self.label}: has no images (not a mock catalogue); upload a 5×64×64 cutout FITS")
         i = self.index_of(galaxy_id)
-        with self._render_lock:
-            hit = self._render_cache.get(i)
-        if hit is not None:
-            return hit
-        if self.mock.catalogue_only:
-            out = self.mock.render_row(self.df.iloc[i])
-        else:
-            out = self.mock.get(i)
-        with self._render_lock:
-            self._render_cache[i] = out
-            while len(self._render_cache) > 32:
-                self._render_cache.pop(next(iter(self._render_cache)))
-        return out
+
+        def make():
+            if self.mock.catalogue_only:
+                return self.mock.render_row(self._generator_row(i, galaxy_id))
+            return self.mock.get(i)
+
+        return self._cached(self._render_cache, i, make, 32)
 
     def warm_up(self) -> None:
         """Render one galaxy so that SSP tables and FFT plans are loaded before the first click."""
