@@ -72,3 +72,12 @@ def done(app, n=None):
     """The session has properties for its samples (``n`` of them when given) and is idle."""
     st = app.explorer.state
     return st.properties is not None and not st.busy and (n is None or len(st.properties) == n)
+
+
+def open_galaxy(chromium, explorer, galaxy_id: int, n: int = 16, query: str = "", what: str = "samples"):
+    """(page, app): a page opened on ``?galaxy=…&n=…`` (+ ``query``) once its n samples have properties."""
+    url, apps, _ = explorer
+    page = open_page(chromium, f"{url}?galaxy={galaxy_id}&n={n}{query}")
+    app = apps[-1]
+    wait_for(lambda: done(app, n), 180, what=f"{n} {what}")
+    return page, app

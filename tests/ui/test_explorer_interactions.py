@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.ui.harness import done, open_page, plot_canvas_click, wait_for
+from tests.ui.harness import done, open_galaxy, open_page, plot_canvas_click, wait_for
 
 pytestmark = pytest.mark.ui
 
@@ -76,11 +76,7 @@ def test_changing_the_cmd_axes_rerenders_and_picks_on_them(chromium, explorer):
 
 
 def test_population_tab_shows_the_relations_with_the_samples(chromium, explorer, mock_catalogue):
-    url, apps, _ = explorer
-    gid = int(mock_catalogue.ids()[9])
-    page = open_page(chromium, f"{url}?galaxy={gid}&n=16")
-    app = apps[-1]
-    wait_for(lambda: done(app, 16), 180, what="samples before opening the overlays")
+    page, app = open_galaxy(chromium, explorer, int(mock_catalogue.ids()[9]), what="samples before opening the overlays")
     ov = app.explorer.overlays
     assert not ov._mzr._models and not ov._bim._models  # a hidden tab is not rendered
     page.locator(".bk-tab").filter(has_text="Population").click()
@@ -114,11 +110,7 @@ def test_uploading_a_good_cutout_shows_its_spectra(chromium, explorer, mock_cata
 
 
 def test_main_controls_are_keyboard_reachable(chromium, explorer, mock_catalogue):
-    url, apps, _ = explorer
-    gid = int(mock_catalogue.ids()[2])
-    page = open_page(chromium, f"{url}?galaxy={gid}&n=16")
-    app = apps[-1]
-    wait_for(lambda: done(app, 16), 180, what="samples before tabbing")
+    page, app = open_galaxy(chromium, explorer, int(mock_catalogue.ids()[2]), what="samples before tabbing")
     page.locator("body").click(position={"x": 5, "y": 5})
     seen = []
     for _ in range(80):

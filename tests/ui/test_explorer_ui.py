@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.ui.harness import done, open_page, plot_canvas_click, wait_for
+from tests.ui.harness import done, open_galaxy, open_page, plot_canvas_click, wait_for
 
 pytestmark = pytest.mark.ui
 
@@ -31,11 +31,8 @@ def test_click_a_galaxy_shows_cutout_and_spectra(chromium, explorer, artifacts):
 
 
 def test_url_state_reopens_the_same_galaxy_and_slider_resamples(chromium, explorer, mock_catalogue):
-    url, apps, _ = explorer
     gid = int(mock_catalogue.ids()[7])
-    page = open_page(chromium, f"{url}?galaxy={gid}&n=16&frame=rest")
-    app = apps[-1]
-    wait_for(lambda: done(app, 16), 180, what="16 samples for the galaxy in the URL")
+    page, app = open_galaxy(chromium, explorer, gid, query="&frame=rest", what="samples for the galaxy in the URL")
     assert app.explorer.state.galaxy_id == gid and app.explorer.spectra.frame == "rest"
     handle = page.locator(".samples-slider .noUi-handle").first
     handle.focus()
@@ -47,15 +44,14 @@ def test_url_state_reopens_the_same_galaxy_and_slider_resamples(chromium, explor
 
 
 def test_theme_switch_keeps_the_view(chromium, explorer, mock_catalogue):
-    url, apps, _ = explorer
     gid = int(mock_catalogue.ids()[3])
-    page = open_page(chromium, f"{url}?galaxy={gid}&n=8")
-    wait_for(lambda: done(apps[-1], 8), 180, what="samples before the theme switch")
+    page, _ = open_galaxy(chromium, explorer, gid, n=8, what="samples before the theme switch")
     page.get_by_role("button", name="dark theme").click()
     page.wait_for_url("**theme=dark**", timeout=60_000)
     page.wait_for_selector("canvas", timeout=120_000)
     assert page.locator("html").get_attribute("data-bs-theme") == "dark"
     assert f"galaxy={gid}" in page.url
+    apps = explorer[1]
     wait_for(lambda: apps[-1].explorer.state.galaxy_id == gid, 60, what="the same galaxy after reload")
     page.context.close()
 
@@ -63,10 +59,8 @@ def test_theme_switch_keeps_the_view(chromium, explorer, mock_catalogue):
 def test_fits_export_opens_with_astropy(chromium, explorer, mock_catalogue, tmp_path):
     from astropy.io import fits
 
-    url, apps, _ = explorer
     gid = int(mock_catalogue.ids()[5])
-    page = open_page(chromium, f"{url}?galaxy={gid}&n=16")
-    wait_for(lambda: done(apps[-1], 16), 180, what="samples to export")
+    page, _ = open_galaxy(chromium, explorer, gid, what="samples to export")
     with page.expect_download(timeout=60_000) as dl:
         page.get_by_role("button", name="samples + properties (FITS)").click()
     path = tmp_path / dl.value.suggested_filename
