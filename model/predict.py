@@ -112,8 +112,9 @@ class Predictor:
         if isinstance(chunk, bool) or int(chunk) != chunk or chunk <= 0:
             raise BadInputError(f"chunk: must be a positive integer, got {chunk}")
         for j, a in enumerate(range(0, n, chunk)):
-            with self._lock:
-                yield self._draw(cond, x, min(chunk, n - a), seed * 100_003 + j, steps, callback)
+            with self._lock:  # never yield while holding it: a paused stream must not block others
+                part = self._draw(cond, x, min(chunk, n - a), seed * 100_003 + j, steps, callback)
+            yield part
 
     def _prediction(self, parts, ood: float, seed: int, steps) -> Prediction:
         flux, z, score = (np.concatenate(p) for p in zip(*parts))

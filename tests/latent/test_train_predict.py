@@ -84,6 +84,28 @@ def test_predictor_is_seeded_streams_and_flags(tiny_run, tiny_mock):
         p.sample(np.zeros((3, 64, 64)), n=2)
 
 
+def test_a_paused_stream_does_not_hold_the_model(tiny_run, tiny_mock):
+    """Between chunks a stream holds no lock: another stream, or ``sample``, can use the model."""
+    import threading
+
+    p = Predictor(tiny_run[0])
+    img = load_mock(tiny_mock, "train").images[0]
+    first = p.sample_stream(img, n=8, seed=1, chunk=4)
+    assert next(first).n == 4  # paused after its first chunk
+    out = {}
+
+    def other():
+        out["other"] = p.sample(img, n=4, seed=2)
+        out["second"] = next(p.sample_stream(img, n=4, seed=3))
+
+    t = threading.Thread(target=other, daemon=True)
+    t.start()
+    t.join(60)
+    assert not t.is_alive(), "a paused sample_stream kept the predictor locked"
+    assert out["other"].n == 4 and out["second"].n == 4
+    assert [s.n for s in first] == [8]
+
+
 def test_predictor_refuses_missing_and_foreign_checkpoints(tmp_path):
     with pytest.raises(PhotospecError, match="checkpoint not found"):
         Predictor(tmp_path / "none.safetensors")
