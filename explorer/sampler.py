@@ -11,15 +11,19 @@ session's document with ``pn.state.execute`` (scheduled on the event loop, docum
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 
 import numpy as np
 
 __all__ = ["SharedPredictor", "shared_predictor", "post_to_session", "run_in_worker"]
 
-_EXECUTOR = ThreadPoolExecutor(max_workers=4, thread_name_prefix="photospec-sampler")
+_WORKERS = 4
+_QUEUE: queue.SimpleQueue = queue.SimpleQueue()
+_STARTED: list[threading.Thread] = []
+_START_LOCK = threading.Lock()
 
 
 class SharedPredictor:
@@ -86,6 +90,29 @@ def post_to_session(doc, fn: Callable[[], None]) -> None:
         pn.state.execute(fn, schedule=True)
 
 
+def _serve_queue() -> None:
+    while True:
+        future, fn = _QUEUE.get()
+        if not future.set_running_or_notify_cancel():
+            continue
+        try:
+            future.set_result(fn())
+        except BaseException as exc:  # the job's own handler reports to the user; keep the worker alive
+            future.set_exception(exc)
+
+
 def run_in_worker(fn: Callable[[], None]) -> Future:
-    """Submit ``fn`` to the sampler thread pool."""
-    return _EXECUTOR.submit(fn)
+    """Run ``fn`` on one of the sampler threads; returns its Future.
+
+    The threads are daemons (unlike ``ThreadPoolExecutor``'s, which the interpreter joins at exit),
+    so stopping the server never waits for a sampling job in flight.
+    """
+    with _START_LOCK:
+        if not _STARTED:
+            for k in range(_WORKERS):
+                t = threading.Thread(target=_serve_queue, name=f"photospec-sampler-{k}", daemon=True)
+                t.start()
+                _STARTED.append(t)
+    future: Future = Future()
+    _QUEUE.put((future, fn))
+    return future

@@ -13,7 +13,7 @@ from explorer.controller import SamplingController
 from explorer.cutout import CutoutView, asinh_band, lupton_rgb
 from explorer.export import csv_text, fits_bytes, spectra_png
 from explorer.properties import PropertiesView, agn_probability, summarise
-from explorer.sampler import SharedPredictor
+from explorer.sampler import SharedPredictor, run_in_worker
 from explorer.spectra import EMISSION, SpectraView, display_frame, line_positions
 from explorer.state import ExplorerState
 from explorer.upload import UploadView
@@ -156,6 +156,18 @@ def test_five_sessions_share_one_model_and_all_get_spectra(catalogue):
     assert all(s.properties is not None and len(s.properties) == 32 for s in states)
     assert fake.max_active == 1  # the shared model is never used by two threads at once
     assert fake.calls == 10
+
+
+def test_sampler_workers_return_results_and_errors_and_never_block_exit():
+    import threading
+
+    assert run_in_worker(lambda: 42).result(timeout=30) == 42
+    failing = run_in_worker(lambda: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        failing.result(timeout=30)
+    assert run_in_worker(lambda: "still alive").result(timeout=30) == "still alive"
+    workers = [t for t in threading.enumerate() if t.name.startswith("photospec-sampler")]
+    assert workers and all(t.daemon for t in workers)
 
 
 def test_properties_summary_truth_and_agn(catalogue):
