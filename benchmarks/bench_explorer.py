@@ -58,7 +58,7 @@ def rerender(cat, x_range, y_range) -> float:
     import holoviews as hv
     from holoviews.operation.datashader import rasterize
 
-    import explorer  # noqa: F401  (Bokeh backend)
+    import explorer.plotting  # noqa: F401  (Bokeh backend)
 
     pts = hv.Points(cat.df, kdims=["u_r", "abs_mag_r"])
     ranges = hv.streams.RangeXY(x_range=x_range, y_range=y_range)

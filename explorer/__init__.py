@@ -1,3 +1,5 @@
-"""The interactive explorer (Panel/HoloViews); knows ``model``, never the reverse."""
+"""The interactive explorer (Panel/HoloViews); knows ``model``, never the reverse.
 
-import holoviews.plotting.bokeh  # noqa: F401  (registers the Bokeh backend so panes can set plot options)
+Importing the package is light (Panel only): the plotting panes, HoloViews and datashader are
+imported when a page is first built (``explorer.app``), so a cold server answers at once.
+"""

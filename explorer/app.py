@@ -1,39 +1,24 @@
-"""Assemble the explorer page: one state per session, the panes, URL sync, template and toasts.
+"""The served page: a light shell at once, then each session's panes (``explorer.session``) on load.
 
-``build_app(catalogue, predictor)`` is what ``app.py`` serves; tests pass their own catalogue
-and predictor. The page is fully self-hosted (Bootstrap template, resources served by the Panel
-server, no web fonts), so it works offline.
+``build_app(catalogue, predictor)`` is what ``app.py`` serves; tests pass their own catalogue and
+predictor. The shell (template, header, a loading message) needs only Panel, so a cold server
+answers its first visitor in about the time Panel takes to start; once the browser has the page,
+the session's panes are built (the first session of a process waits for HoloViews, datashader
+and the datashader kernels, which ``explorer/warmup.py`` starts loading when the server starts)
+and replace the loading message. The page is fully self-hosted (Bootstrap template, resources
+served by the Panel server, no web fonts), so it works offline.
 """
 
 from __future__ import annotations
 
+import logging
+
 import panel as pn
 
-from explorer.about import about_pane
-from explorer.cmd import CMDView
-from explorer.controller import SamplingController
-from explorer.cutout import CutoutView
-from explorer.export import ExportView
-from explorer.overlays import OverlaysView
-from explorer.properties import PropertiesView
-from explorer.sampler import SharedPredictor, shared_predictor
-from explorer.spectra import SpectraView
-from explorer.state import ExplorerState
-from explorer.upload import UploadView
+from model.errors import PhotospecError
 
+log = logging.getLogger(__name__)
 TITLE = "photospec explorer"
-
-
-def notifier():
-    """A ``notify(level, text)`` that shows a toast in the current session (no-op without one)."""
-    def notify(level: str, text: str) -> None:
-        n = pn.state.notifications
-        if n is None:
-            return
-        getattr(n, level if level in ("info", "success", "warning", "error") else "info")(
-            text, duration=0 if level == "error" else 5000)
-    return notify
-
 
 THEME_JS = """
 const url = new URL(window.location.href);
@@ -51,65 +36,53 @@ def theme_switch() -> pn.widgets.Toggle:
     return toggle
 
 
-class Explorer:
-    """All panes of one session, wired to one :class:`ExplorerState`."""
-
-    def __init__(self, catalogue, predictor: SharedPredictor | None = None, note: str = ""):
-        self.state = ExplorerState()
-        self.notify = notifier()
-        self.catalogue = catalogue
-        self.predictor = predictor or shared_predictor()
-        self.cmd = CMDView(catalogue, self.state)
-        self.cutout = CutoutView(self.state)
-        self.spectra = SpectraView(self.state)
-        self.properties = PropertiesView(self.state)
-        self.overlays = OverlaysView(catalogue, self.state)
-        self.controller = SamplingController(self.state, catalogue, self.predictor, notify=self.notify)
-        self.export = ExportView(self.state, notify=self.notify)
-        self.upload = UploadView(self.state, notify=self.notify)
-        self.note = note
-
-    def sync_url(self) -> None:
-        """Keep galaxy and settings in the page address (a link reopens the same view)."""
-        loc = pn.state.location
-        if loc is None:
-            return
-        loc.sync(self.state, {"galaxy_id": "galaxy", "n_samples": "n", "seed": "seed"})
-        loc.sync(self.cmd, {"x": "x", "y": "y", "colour": "colour"})
-        loc.sync(self.spectra, {"frame": "frame", "region": "region"})
-        loc.sync(self.cutout, {"mode": "band", "q": "q", "stretch": "stretch"})
-
-    def main(self) -> pn.viewable.Viewable:
-        top = pn.Row(pn.Column(self.cmd, sizing_mode="stretch_both", min_height=450),
-                     pn.Column(self.cutout, width=360), sizing_mode="stretch_width", height=460)
-        tabs = pn.Tabs(("Properties", self.properties), ("Population", self.overlays), ("About", about_pane()),
-                       dynamic=True, sizing_mode="stretch_width")
-        return pn.Column(top, self.controller, pn.Column(self.spectra, height=400, sizing_mode="stretch_width"),
-                         tabs, sizing_mode="stretch_width")
-
-    def sidebar(self) -> list:
-        return [self.upload, pn.pane.Markdown("**Export**", margin=(10, 5, 0, 5)),
-                pn.Column(self.export, sizing_mode="stretch_width"),
-                pn.pane.Markdown("The default model was trained on a **mock universe** (see About).",
-                                 styles={"font-size": "0.85em"})]
+def loading_message() -> pn.Row:
+    return pn.Row(pn.indicators.LoadingSpinner(value=True, size=36),
+                  pn.pane.Markdown("**Loading the colour–magnitude diagram and panes …** (the first page after "
+                                   "a server start also compiles datashader's kernels: a few seconds)"),
+                  css_classes=["photospec-loading"])
 
 
-def build_app(catalogue=None, predictor: SharedPredictor | None = None):
-    """The served page (a Bootstrap template) for ``catalogue`` (default: the configured one)."""
-    from explorer.resources import FIRST_PAGE, open_catalogue
+def build_app(catalogue=None, predictor=None):
+    """The served page (a Bootstrap template) for ``catalogue`` (default: the configured one).
 
-    note = ""
-    if catalogue is None:
-        catalogue, note = open_catalogue()
-    ex = Explorer(catalogue, predictor, note)
-    ex.sync_url()
+    The template's ``explorer`` attribute is the session's :class:`~explorer.session.Explorer`
+    once its panes are built (None before; at once when there is no server).
+    """
+    from explorer.resources import FIRST_PAGE, PAGE_BUILDING
+
     tmpl = pn.template.BootstrapTemplate(title=TITLE, sidebar_width=290, collapsed_sidebar=False)
     tmpl.header.append(theme_switch())
-    tmpl.main.append(ex.main())
-    for obj in ex.sidebar():
-        tmpl.sidebar.append(obj)
-    pn.state.onload(FIRST_PAGE.set)
-    if note:
-        pn.state.onload(lambda: ex.notify("warning", note))
-    tmpl.explorer = ex  # reachable from tests
+    main = pn.Column(loading_message(), sizing_mode="stretch_width")
+    side = pn.Column(sizing_mode="stretch_width")
+    tmpl.main.append(main)
+    tmpl.sidebar.append(side)
+    tmpl.explorer = None  # reachable from tests
+
+    def fill() -> None:
+        PAGE_BUILDING.set()
+        try:
+            from explorer.resources import open_catalogue
+            from explorer.session import Explorer
+
+            cat, note = (catalogue, "") if catalogue is not None else open_catalogue()
+            ex = Explorer(cat, predictor, note)
+        except Exception as exc:  # shown in the page (a missing catalogue is a PhotospecError)
+            if not isinstance(exc, PhotospecError):
+                log.exception("building the explorer's panes")
+            main[:] = [pn.pane.Alert(f"The explorer could not start: {exc}", alert_type="danger")]
+            return
+        ex.sync_url()
+        tmpl.explorer = ex
+        main[:] = [ex.top()]  # sent to the browser first: the CMD is drawn while the rest is built
+
+        def rest() -> None:
+            side[:] = ex.sidebar()
+            main.extend(ex.rest())
+        pn.state.execute(rest, schedule=True)
+        if ex.note:
+            ex.notify("warning", ex.note)
+        FIRST_PAGE.set()
+
+    pn.state.onload(fill)
     return tmpl

@@ -8,7 +8,7 @@ crosshair with a gap marks the target at the stamp centre (pixel 32, 32).
 
 from __future__ import annotations
 
-import holoviews as hv
+from explorer.plotting import hv
 import numpy as np
 import panel as pn
 import param

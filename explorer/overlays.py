@@ -16,7 +16,7 @@ import weakref
 from pathlib import Path
 
 import datashader as ds
-import holoviews as hv
+from explorer.plotting import hv
 import numpy as np
 import pandas as pd
 import panel as pn

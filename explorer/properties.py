@@ -13,7 +13,7 @@ The view shows small histograms with truth marked and the samples on the BPT dia
 
 from __future__ import annotations
 
-import holoviews as hv
+from explorer.plotting import hv
 import numpy as np
 import pandas as pd
 import panel as pn

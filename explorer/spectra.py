@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import holoviews as hv
+from explorer.plotting import hv
 import numpy as np
 import panel as pn
 import param

@@ -1,13 +1,14 @@
-"""Run once before the server starts (``panel serve --setup explorer/warmup.py``, used by ``photospec serve``).
+"""Run once when the server starts (``panel serve --setup explorer/warmup.py``, used by ``photospec serve``).
 
-Before serving: open the catalogue (the light column cache for a mock) and build one throwaway
-page, which JIT-compiles exactly the datashader aggregations the CMD uses. After that the server
-starts answering; once the first visitor's page has loaded (or after ``WARMUP_DEFER_S`` seconds without
-one), a background thread at low CPU priority loads the default model, renders one mock galaxy (SSP
-tables, FFT plans) and loads the property tools' templates and filter curves, so the first page is
-not slowed by it and a first click rarely waits. ``PHOTOSPEC_WARMUP=sync`` does all of it before serving (the old behaviour,
-kept for the cold-start benchmark). Failures are logged, not raised: the page itself reports a
-missing model or catalogue.
+The server answers at once (the page shell needs only Panel, see ``explorer.app``). Meanwhile a
+background thread imports the panes (HoloViews, datashader), opens the catalogue (the light column
+cache for a mock) and, unless a visitor's page is already being built, builds one CMD, which
+JIT-compiles exactly the datashader aggregations the CMD uses. Once the first visitor's page has
+loaded (or after ``WARMUP_DEFER_S`` seconds without one), it goes on at low CPU priority: loads the
+default model, renders one mock galaxy (SSP tables, FFT plans) and loads the property tools'
+templates and filter curves, so a first click rarely waits. ``PHOTOSPEC_WARMUP=sync`` does all of
+it before serving (the old behaviour, kept for the cold-start benchmark). Failures are logged, not
+raised: the page itself reports a missing model or catalogue.
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ log = logging.getLogger("photospec.warmup")
 
 
 def warm_page(cat) -> None:
-    """Build one explorer page for ``cat`` (compiles datashader's kernels, fills HoloViews' caches)."""
-    from explorer.app import Explorer
-    from explorer.sampler import SharedPredictor
+    """Build one CMD for ``cat`` (compiles datashader's kernels, fills HoloViews' caches)."""
+    import panel as pn
 
-    Explorer(cat, SharedPredictor(lambda: None)).main().get_root()
+    from explorer.cmd import CMDView
+    from explorer.state import ExplorerState
+
+    pn.panel(CMDView(cat, ExplorerState())).get_root()
 
 
 def background(cat) -> None:
@@ -54,27 +57,36 @@ def background(cat) -> None:
 
 
 def main() -> None:
-    from explorer.resources import open_catalogue
+    if os.environ.get("PHOTOSPEC_WARMUP") == "sync":
+        background(prepare())
+    else:
+        threading.Thread(target=_deferred, name="photospec-warmup", daemon=True).start()
+
+
+def prepare():
+    """Import the panes, open the catalogue and compile the CMD's kernels; the catalogue (None if it failed)."""
+    from explorer.resources import PAGE_BUILDING, open_catalogue
     from model.errors import PhotospecError
 
     t0 = time.perf_counter()
-    cat = None
+    import explorer.session  # noqa: F401  (HoloViews, datashader and the panes)
+
     try:
         cat, _ = open_catalogue()
-        warm_page(cat)
-        log.warning("photospec: catalogue %s (%d galaxies) and first page ready in %.1f s", cat.label, len(cat),
-                    time.perf_counter() - t0)
     except PhotospecError as exc:
         log.warning("photospec: catalogue not ready: %s", exc)
-    if os.environ.get("PHOTOSPEC_WARMUP") == "sync":
-        background(cat)
-    else:
-        threading.Thread(target=_deferred, args=(cat,), name="photospec-warmup", daemon=True).start()
+        return None
+    if not PAGE_BUILDING.is_set():  # else that page compiles the kernels itself
+        warm_page(cat)
+    log.warning("photospec: catalogue %s (%d galaxies) and the CMD's kernels ready in %.1f s", cat.label,
+                len(cat), time.perf_counter() - t0)
+    return cat
 
 
-def _deferred(cat) -> None:
+def _deferred() -> None:
     from explorer.resources import FIRST_PAGE, WARMUP_DEFER_S
 
+    cat = prepare()
     FIRST_PAGE.wait(WARMUP_DEFER_S)
     try:  # Linux: a per-thread nice value, so page builds in other threads go first
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)

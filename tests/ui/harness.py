@@ -70,6 +70,8 @@ def open_page(chromium, url, external=None):
 
 def done(app, n=None):
     """The session has properties for its samples (``n`` of them when given) and is idle."""
+    if app.explorer is None:  # panes not built yet (they are built once the page has loaded)
+        return False
     st = app.explorer.state
     return st.properties is not None and not st.busy and (n is None or len(st.properties) == n)
 

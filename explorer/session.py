@@ -1,0 +1,81 @@
+"""All panes of one session, wired to one :class:`~explorer.state.ExplorerState`, and their layout.
+
+Imports HoloViews and datashader (through the panes); ``explorer.app`` imports this module only
+when a page's content is built, after the page shell has been served.
+"""
+
+from __future__ import annotations
+
+import panel as pn
+
+from explorer.about import about_pane
+from explorer.cmd import CMDView
+from explorer.controller import SamplingController
+from explorer.cutout import CutoutView
+from explorer.export import ExportView
+from explorer.overlays import OverlaysView
+from explorer.properties import PropertiesView
+from explorer.sampler import SharedPredictor, shared_predictor
+from explorer.spectra import SpectraView
+from explorer.state import ExplorerState
+from explorer.upload import UploadView
+
+
+def notifier():
+    """A ``notify(level, text)`` that shows a toast in the current session (no-op without one)."""
+    def notify(level: str, text: str) -> None:
+        n = pn.state.notifications
+        if n is None:
+            return
+        getattr(n, level if level in ("info", "success", "warning", "error") else "info")(
+            text, duration=0 if level == "error" else 5000)
+    return notify
+
+
+class Explorer:
+    """All panes of one session, wired to one :class:`ExplorerState`."""
+
+    def __init__(self, catalogue, predictor: SharedPredictor | None = None, note: str = ""):
+        self.state = ExplorerState()
+        self.notify = notifier()
+        self.catalogue = catalogue
+        self.predictor = predictor or shared_predictor()
+        self.cmd = CMDView(catalogue, self.state)
+        self.cutout = CutoutView(self.state)
+        self.spectra = SpectraView(self.state)
+        self.properties = PropertiesView(self.state)
+        self.overlays = OverlaysView(catalogue, self.state)
+        self.controller = SamplingController(self.state, catalogue, self.predictor, notify=self.notify)
+        self.export = ExportView(self.state, notify=self.notify)
+        self.upload = UploadView(self.state, notify=self.notify)
+        self.note = note
+
+    def sync_url(self) -> None:
+        """Keep galaxy and settings in the page address (a link reopens the same view)."""
+        loc = pn.state.location
+        if loc is None:
+            return
+        loc.sync(self.state, {"galaxy_id": "galaxy", "n_samples": "n", "seed": "seed"})
+        loc.sync(self.cmd, {"x": "x", "y": "y", "colour": "colour"})
+        loc.sync(self.spectra, {"frame": "frame", "region": "region"})
+        loc.sync(self.cutout, {"mode": "band", "q": "q", "stretch": "stretch"})
+
+    def top(self) -> pn.viewable.Viewable:
+        """The CMD and the cutout (what a visitor needs first)."""
+        return pn.Row(pn.Column(self.cmd, sizing_mode="stretch_both", min_height=450),
+                      pn.Column(self.cutout, width=360), sizing_mode="stretch_width", height=460)
+
+    def rest(self) -> list:
+        """Sampling controls, spectra and the Properties / Population / About tabs."""
+        tabs = pn.Tabs(("Properties", self.properties), ("Population", self.overlays), ("About", about_pane()),
+                       dynamic=True, sizing_mode="stretch_width")
+        return [self.controller, pn.Column(self.spectra, height=400, sizing_mode="stretch_width"), tabs]
+
+    def main(self) -> pn.viewable.Viewable:
+        return pn.Column(self.top(), *self.rest(), sizing_mode="stretch_width")
+
+    def sidebar(self) -> list:
+        return [self.upload, pn.pane.Markdown("**Export**", margin=(10, 5, 0, 5)),
+                pn.Column(self.export, sizing_mode="stretch_width"),
+                pn.pane.Markdown("The default model was trained on a **mock universe** (see About).",
+                                 styles={"font-size": "0.85em"})]
