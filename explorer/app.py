@@ -1,11 +1,10 @@
-"""The served page: a light shell at once, then each session's panes (``explorer.session``) on load.
+"""The served page: the session's panes (``explorer.session``) in a Bootstrap template.
 
 ``build_app(catalogue, predictor)`` is what ``app.py`` serves; tests pass their own catalogue and
-predictor. The shell (template, header, a loading message) needs only Panel, so a cold server
-answers its first visitor in about the time Panel takes to start; once the browser has the page,
-the session's panes are built (the first session of a process waits for HoloViews, datashader
-and the datashader kernels, which ``explorer/warmup.py`` starts loading when the server starts)
-and replace the loading message. The page is fully self-hosted (Bootstrap template, resources
+predictor. This module needs only Panel: while a server is still cold (HoloViews, datashader and
+the datashader kernels not loaded yet, which ``explorer/warmup.py`` starts when the server
+starts), a visitor gets the page shell with a loading message at once and the panes follow once
+the browser has it; on a warm server the page is built whole (one round trip fewer). The page is fully self-hosted (Bootstrap template, resources
 served by the Panel server, no web fonts), so it works offline.
 """
 
@@ -46,20 +45,22 @@ def loading_message() -> pn.Row:
 def build_app(catalogue=None, predictor=None):
     """The served page (a Bootstrap template) for ``catalogue`` (default: the configured one).
 
-    The template's ``explorer`` attribute is the session's :class:`~explorer.session.Explorer`
-    once its panes are built (None before; at once when there is no server).
+    On a warm server (``PANES_READY``: the panes imported and the CMD's kernels compiled) the page
+    is built whole, at once. On a cold one the shell is served with a loading message and the panes
+    are built once the browser has loaded it, the CMD first. The template's ``explorer`` attribute
+    is the session's :class:`~explorer.session.Explorer` once built (None before).
     """
-    from explorer.resources import FIRST_PAGE, PAGE_BUILDING
+    from explorer.resources import FIRST_PAGE, PAGE_BUILDING, PANES_READY
 
     tmpl = pn.template.BootstrapTemplate(title=TITLE, sidebar_width=290, collapsed_sidebar=False)
     tmpl.header.append(theme_switch())
-    main = pn.Column(loading_message(), sizing_mode="stretch_width")
+    main = pn.Column(sizing_mode="stretch_width")
     side = pn.Column(sizing_mode="stretch_width")
     tmpl.main.append(main)
     tmpl.sidebar.append(side)
     tmpl.explorer = None  # reachable from tests
 
-    def fill() -> None:
+    def fill(staged: bool) -> None:
         PAGE_BUILDING.set()
         try:
             from explorer.resources import open_catalogue
@@ -74,15 +75,24 @@ def build_app(catalogue=None, predictor=None):
             return
         ex.sync_url()
         tmpl.explorer = ex
-        main[:] = [ex.top()]  # sent to the browser first: the CMD is drawn while the rest is built
 
         def rest() -> None:
             side[:] = ex.sidebar()
             main.extend(ex.rest())
-        pn.state.execute(rest, schedule=True)
-        if ex.note:
-            ex.notify("warning", ex.note)
-        FIRST_PAGE.set()
 
-    pn.state.onload(fill)
+        main[:] = [ex.top()]
+        if staged:  # the CMD goes to the browser first and is drawn while the rest is built
+            pn.state.execute(rest, schedule=True)
+        else:
+            rest()
+        PANES_READY.set()
+        if ex.note:
+            pn.state.onload(lambda: ex.notify("warning", ex.note))
+
+    if PANES_READY.is_set():
+        fill(staged=False)
+    else:
+        main.append(loading_message())
+        pn.state.onload(lambda: fill(staged=True))
+    pn.state.onload(FIRST_PAGE.set)
     return tmpl

@@ -32,6 +32,7 @@ LIGHT_VERSION = 1
 _CACHE: dict[str, tuple[Catalogue, str]] = {}
 FIRST_PAGE = threading.Event()  # set when a visitor's page has loaded (explorer.warmup waits for it)
 PAGE_BUILDING = threading.Event()  # set when a visitor's panes start being built (warm-up then skips its CMD)
+PANES_READY = threading.Event()  # panes imported and CMD kernels compiled: pages are built whole, not staged
 WARMUP_DEFER_S = 20.0  # explorer.warmup starts anyway after this long without a visitor
 _LOCK = threading.Lock()
 

@@ -65,7 +65,7 @@ def main() -> None:
 
 def prepare():
     """Import the panes, open the catalogue and compile the CMD's kernels; the catalogue (None if it failed)."""
-    from explorer.resources import PAGE_BUILDING, open_catalogue
+    from explorer.resources import PAGE_BUILDING, PANES_READY, open_catalogue
     from model.errors import PhotospecError
 
     t0 = time.perf_counter()
@@ -78,6 +78,7 @@ def prepare():
         return None
     if not PAGE_BUILDING.is_set():  # else that page compiles the kernels itself
         warm_page(cat)
+    PANES_READY.set()
     log.warning("photospec: catalogue %s (%d galaxies) and the CMD's kernels ready in %.1f s", cat.label,
                 len(cat), time.perf_counter() - t0)
     return cat

@@ -65,6 +65,9 @@ def open_page(chromium, url, external=None):
                 else None)
     page.goto(url, timeout=120_000)
     page.wait_for_selector("canvas", timeout=120_000)
+    # every Bokeh view rendered (what bokeh's own PNG export waits for): a click now hits a laid-out plot
+    page.wait_for_function("() => window.Bokeh !== undefined && Bokeh.documents.length > 0 && "
+                           "Bokeh.documents.every(d => d.is_idle)", timeout=120_000)
     return page
 
 
