@@ -4,8 +4,9 @@
 predictor. This module needs only Panel: while a server is still cold (HoloViews, datashader and
 the datashader kernels not loaded yet, which ``explorer/warmup.py`` starts when the server
 starts), a visitor gets the page shell with a loading message at once and the panes follow once
-the browser has it; on a warm server the page is built whole (one round trip fewer). The page is fully self-hosted (Bootstrap template, resources
-served by the Panel server, no web fonts), so it works offline.
+the browser has it; on a warm server the page is built whole (one round trip fewer). The page is
+fully self-hosted (Bootstrap template, resources served by the Panel server, no web fonts), so it
+works offline.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def theme_switch() -> pn.widgets.Toggle:
 
 
 def loading_message() -> pn.Row:
+    """What a cold server's first visitors see until the panes arrive."""
     return pn.Row(pn.indicators.LoadingSpinner(value=True, size=36),
                   pn.pane.Markdown("**Loading the colour–magnitude diagram and panes …** (the first page after "
                                    "a server start also compiles datashader's kernels: a few seconds)"),
