@@ -46,6 +46,18 @@ def _log(verbose, msg):
         print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
+def progress_logger(verbose: bool, every_s: float = 30.0):
+    """A ``progress(done, total)`` that logs the first call, then at most every ``every_s`` seconds, and the last."""
+    last = [-np.inf]
+
+    def progress(done: int, total: int) -> None:
+        now = time.time()
+        if done == total or now - last[0] >= every_s:
+            last[0] = now
+            _log(verbose, f"sampled {done}/{total}")
+    return progress
+
+
 def training_labels(ds) -> pd.DataFrame:
     """All training-split catalogue rows of a mock dataset."""
     from model.data.datasets import split_of
@@ -91,7 +103,7 @@ def evaluate(checkpoint, dataset, split: str = "test", n_samples: int = 32, limi
     n_keep = min(ppxf_subset or 0, len(test))
     gen = generate_and_measure(predictor, test, n_samples, seed=seed, workers=workers, keep=n_keep,
                                keep_samples=min(ppxf_samples, n_samples),
-                               progress=lambda d, n: _log(verbose and (d % 256 < 32 or d == n), f"sampled {d}/{n}"))
+                               progress=progress_logger(verbose))
     t_sample = time.time() - t0
     ppxf = None
     if n_keep:
