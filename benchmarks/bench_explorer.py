@@ -22,6 +22,7 @@ column). Exits non-zero only when it cannot run.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import resource
 import subprocess
@@ -117,7 +118,7 @@ def served_cold_start(extra_env: dict, catalogue=None, browser=None, timeout: fl
                             break
                 except OSError:
                     time.sleep(0.05)
-            if browser is not None and out["page"] == out["page"]:
+            if browser is not None and not math.isnan(out["page"]):
                 page = browser.new_page(viewport={"width": 1280, "height": 800})
                 page.goto(url, timeout=timeout * 1000)
                 page.wait_for_selector(".photospec-loading, canvas", timeout=timeout * 1000)

@@ -9,7 +9,6 @@ of kcorrect (Blanton & Roweis 2007) as an optional reference contour.
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 
 import datashader as ds
@@ -42,37 +41,14 @@ def _select(parameter, labels: dict, **kw) -> pn.widgets.Select:
 MAG_AXES = {"abs_mag_r", "mag_r", "mag_g"}  # plotted bright-up
 
 
-REFERENCE_COLUMNS = ("galaxy_id", "mag_u", "mag_g", "mag_r", "mag_i", "mag_z", "z", "abs_mag_r", "u_r", "g_r",
-                     "r_i", "log_mstar")
-
-
 @lru_cache(maxsize=1)
 def reference_catalogue():
-    """kcorrect's 10,000 real SDSS galaxies as a Catalogue (None when the registry cache is missing).
-
-    The standardised columns are kept in a Parquet file in the cache (rewritten when the FITS file
-    is newer), so a server start reads 10k rows instead of importing astropy.cosmology for M_r.
-    """
-    from model.catalogue import Catalogue
+    """kcorrect's 10,000 real SDSS galaxies (:func:`explorer.resources.open_reference`); None when unavailable."""
+    from explorer.resources import open_reference
     from model.data import registry
 
     try:
-        src = registry.path("kcorrect", "*gst_tests_small.fits")
-        fast = registry.cache_dir() / "explorer" / "kcorrect-reference.parquet"
-        if fast.exists() and fast.stat().st_mtime >= src.stat().st_mtime:
-            try:
-                return Catalogue.open(fast)
-            except PhotospecError:
-                pass  # unreadable: rebuilt below
-        ref = Catalogue.open(src)
-        try:
-            fast.parent.mkdir(parents=True, exist_ok=True)
-            tmp = fast.with_name(f".{fast.name}.{os.getpid()}")
-            ref.df[[c for c in REFERENCE_COLUMNS if c in ref.df.columns]].to_parquet(tmp)
-            os.replace(tmp, fast)
-        except OSError:
-            pass  # a read-only cache only costs speed
-        return ref
+        return open_reference()
     except (registry.RegistryError, PhotospecError):
         return None
 

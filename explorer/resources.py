@@ -29,6 +29,8 @@ ENV_FULL = "PHOTOSPEC_FULL_CATALOGUE"  # "1": read every column (the slow path, 
 LIGHT_COLUMNS = ("galaxy_id", "mag_u", "mag_g", "mag_r", "mag_i", "mag_z", "z", "abs_mag_r", "log_mstar",
                  "dn4000", "oh_gas", "sigma_star", "age_lw", "bpt_class", "is_agn", "is_quiescent")
 LIGHT_VERSION = 1
+REFERENCE_COLUMNS = ("galaxy_id", "mag_u", "mag_g", "mag_r", "mag_i", "mag_z", "z", "abs_mag_r", "u_r", "g_r",
+                     "r_i", "log_mstar")
 _CACHE: dict[str, tuple[Catalogue, str]] = {}
 FIRST_PAGE = threading.Event()  # set when a visitor's page has loaded (explorer.warmup waits for it)
 PAGE_BUILDING = threading.Event()  # set when a visitor's panes start being built (warm-up then skips its CMD)
@@ -48,10 +50,7 @@ def open_catalogue(path: str | None = None) -> tuple[Catalogue, str]:
         if key not in _CACHE:
             note = ""
             if path is None and not default_path().exists():
-                from model.data import registry
-
-                cat = Catalogue.open(registry.path("kcorrect", "*gst_tests_small.fits"))
-                cat.label = "kcorrect real SDSS (10k)"
+                cat = open_reference()
                 note = (f"The default mock catalogue is not generated yet ({default_path()}); showing kcorrect's "
                         "10,000 real SDSS galaxies, which have no images: upload a cutout to predict.")
             else:
@@ -97,38 +96,73 @@ class LightMockCatalogue(Catalogue):
         return pd.Series(self.full_row(galaxy_id))
 
 
-def _light_table(mock, path):
-    """The light columns of every shard as one Arrow table, cached in ``<path>/.explorer-columns-v*.arrow``."""
+def cached_arrow(cache, stamp: str, build):
+    """``build()`` (an Arrow table), kept in the Arrow file ``cache`` and reused while its stamp matches.
+
+    A missing, stale or unreadable file is rebuilt; one that cannot be written only costs speed.
+    """
     import pyarrow as pa
     import pyarrow.feather as feather
-    import pyarrow.parquet as pq
 
-    stamp = f"{LIGHT_VERSION}-{mock.manifest.get('finished', mock.manifest.get('created', ''))}-{len(mock)}"
-    cache = path / f".explorer-columns-v{LIGHT_VERSION}.arrow"
     if cache.exists():
         try:
             table = feather.read_table(cache, memory_map=True)
             if (table.schema.metadata or {}).get(b"photospec_stamp", b"").decode() == stamp:
                 return table
         except (OSError, pa.ArrowInvalid) as exc:
-            log.warning("%s: unreadable column cache (%s); rebuilding", cache, exc)
-    files = [mock._shard(k) / "labels.parquet" for k in mock.shards]
-    have = set(pq.ParquetFile(files[0]).schema_arrow.names)
-    cols = [c for c in LIGHT_COLUMNS if c in have]
-    parts = []
-    for f in files:
-        t = pq.read_table(f, columns=cols)
-        parts.append(t.cast(pa.schema([pa.field(n, pa.float32() if pa.types.is_floating(t.schema.field(n).type)
-                                                else t.schema.field(n).type) for n in t.column_names])))
-    table = pa.concat_tables(parts).combine_chunks()
-    table = table.replace_schema_metadata({"photospec_stamp": stamp})
+            log.warning("%s: unreadable cache (%s); rebuilding", cache, exc)
+    table = build().replace_schema_metadata({"photospec_stamp": stamp})
     try:
-        tmp = cache.with_suffix(".tmp")
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
         feather.write_feather(table, tmp, compression="uncompressed")
         tmp.replace(cache)
-    except OSError as exc:  # a read-only catalogue still opens, only slower next time
-        log.warning("%s: could not write the column cache (%s)", cache, exc)
+    except OSError as exc:
+        log.warning("%s: could not write the cache (%s)", cache, exc)
     return table
+
+
+def _light_table(mock, path):
+    """The light columns of every shard as one Arrow table, cached in ``<path>/.explorer-columns-v*.arrow``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def build():
+        files = [mock._shard(k) / "labels.parquet" for k in mock.shards]
+        have = set(pq.ParquetFile(files[0]).schema_arrow.names)
+        cols = [c for c in LIGHT_COLUMNS if c in have]
+        parts = []
+        for f in files:
+            t = pq.read_table(f, columns=cols)
+            parts.append(t.cast(pa.schema([pa.field(n, pa.float32() if pa.types.is_floating(t.schema.field(n).type)
+                                                    else t.schema.field(n).type) for n in t.column_names])))
+        return pa.concat_tables(parts).combine_chunks()
+
+    stamp = f"{LIGHT_VERSION}-{mock.manifest.get('finished', mock.manifest.get('created', ''))}-{len(mock)}"
+    return cached_arrow(path / f".explorer-columns-v{LIGHT_VERSION}.arrow", stamp, build)
+
+
+def open_reference() -> Catalogue:
+    """kcorrect's 10,000 real SDSS galaxies (Blanton & Roweis 2007), the columns the panes use.
+
+    Kept as an Arrow file in the cache, keyed by the FITS file's size and time, so a server start
+    reads 10k rows instead of importing ``astropy.cosmology`` to compute M_r. Raises what
+    :func:`model.data.registry.path` raises when the registry cache is missing.
+    """
+    import pyarrow as pa
+
+    from model.data import registry
+
+    src = registry.path("kcorrect", "*gst_tests_small.fits")
+    st = src.stat()
+
+    def build():
+        df = Catalogue.open(src).df
+        return pa.Table.from_pandas(df[[c for c in REFERENCE_COLUMNS if c in df.columns]], preserve_index=False)
+
+    table = cached_arrow(registry.cache_dir() / "explorer" / "kcorrect-reference.arrow",
+                         f"{st.st_size}-{st.st_mtime_ns}", build)
+    return Catalogue.from_frame(table.to_pandas(), "kcorrect real SDSS (10k)")
 
 
 def open_light(path) -> LightMockCatalogue | None:

@@ -231,23 +231,25 @@ def test_upload_good_and_bad(tmp_path):
     assert "expected (5, 64, 64)" in msgs[-1][1]
 
 
-def test_reference_catalogue_is_kept_as_parquet_and_reread_identically(registry_cache):
-    import os
-
+def test_reference_catalogue_is_kept_in_the_cache_and_reread_identically(registry_cache, monkeypatch):
     from explorer.cmd import reference_catalogue, reference_contours
     from model.catalogue import Catalogue
 
     src = registry_cache.path("kcorrect", "*gst_tests_small.fits")
-    fast = registry_cache.cache_dir() / "explorer" / "kcorrect-reference.parquet"
+    fast = registry_cache.cache_dir() / "explorer" / "kcorrect-reference.arrow"
     fresh = Catalogue.open(src)
-    for stale in (True, False):  # a stale cache is rewritten from the FITS file; a current one is read
-        if stale and fast.exists():
-            os.utime(fast, (0, 0))
+    real_open = Catalogue.open
+    if fast.exists():
+        fast.unlink()
+    for state in ("missing", "current", "corrupt"):  # built, then read without the FITS file, then rebuilt
+        monkeypatch.setattr(Catalogue, "open", classmethod(lambda cls, path=None: 1 / 0) if state == "current"
+                            else real_open)
+        if state == "corrupt":
+            fast.write_bytes(b"not an Arrow file")
         reference_catalogue.cache_clear()
         reference_contours.cache_clear()
         ref = reference_catalogue()
-        assert fast.exists() and fast.stat().st_mtime >= src.stat().st_mtime
-        assert ref.path == (src if stale else fast)
+        assert fast.exists() and len(ref) == len(fresh)
         for c in ("u_r", "abs_mag_r", "mag_r", "g_r"):
             assert np.allclose(ref._column(c), fresh._column(c), equal_nan=True)
         assert reference_contours("u_r", "abs_mag_r") is reference_contours("u_r", "abs_mag_r")
