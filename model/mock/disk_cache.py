@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -16,7 +18,13 @@ def cached_array(name: str, build: Callable[[], np.ndarray]) -> np.ndarray:
         return np.load(path)
     out = build()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part.npy")
+    tmp = private_tmp(path, ".npy")
     np.save(tmp, out)
     tmp.replace(path)
     return out
+
+
+def private_tmp(path: Path, suffix: str) -> Path:
+    """A temporary name beside ``path`` that no other process uses (worker processes of a mock run
+    build the same table at once; a shared temporary name lets one rename it away under another)."""
+    return path.with_name(f"{path.name}.{os.getpid()}.part{suffix}")

@@ -36,6 +36,7 @@ import numpy as np
 
 from model.data import registry
 from model.errors import BadInputError
+from model.mock.disk_cache import private_tmp
 from model.science.wavelengths import air_to_vac
 
 __all__ = ["SSPBasis", "load_basis", "AGE_EDGES", "Z_SOLAR_FRACTIONS", "DLOGLAM_REST", "L_SUN",
@@ -163,7 +164,7 @@ def load_basis(templates: str = "bc03_miles") -> SSPBasis:
     else:
         data = _build(src)
         cp.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cp.with_name(cp.name + ".part.npz")
+        tmp = private_tmp(cp, ".npz")
         np.savez(tmp, **data)
         tmp.replace(cp)
     return SSPBasis(**data)
