@@ -2,12 +2,9 @@
 
 The catalogue comes from ``$PHOTOSPEC_CATALOGUE`` (set by ``photospec serve --catalogue FILE``),
 else the default mock catalogue; the model is ``model.predict.load_default()``, shared by all
-sessions of the server process.
+sessions of the server process. ``photospec serve`` serves the same page from the installed package.
 """
 
-import panel as pn
+from explorer.app import serve_page
 
-from explorer.app import build_app
-
-pn.extension(notifications=True)
-build_app().servable(title="photospec explorer")
+serve_page()

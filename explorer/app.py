@@ -44,6 +44,12 @@ def loading_message() -> pn.Row:
                   css_classes=["photospec-loading"])
 
 
+def serve_page() -> None:
+    """What ``panel serve`` runs for each visitor: notifications on, the page marked servable."""
+    pn.extension(notifications=True)
+    build_app().servable(title=TITLE)
+
+
 def build_app(catalogue=None, predictor=None):
     """The served page (a Bootstrap template) for ``catalogue`` (default: the configured one).
 

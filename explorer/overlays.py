@@ -25,8 +25,9 @@ from holoviews.operation.datashader import dynspread, rasterize
 from panel.viewable import Viewer
 
 from explorer.state import ExplorerState
+from model.settings import demo_predictions
 
-PREDICTIONS = Path(__file__).resolve().parents[1] / "assets" / "demo-predictions.parquet"
+PREDICTIONS = demo_predictions()
 BIMODAL_Y = {"u_r": "u − r", "dn4000": "Dn4000", "g_r": "g − r"}
 SAMPLE_COLUMN = {"oh_gas": "metallicity_o3n2", "dn4000": "dn4000"}
 PREDICTED_MASS = "log_mstar_pred"  # predicted median log M* per galaxy in the predictions table
@@ -137,7 +138,7 @@ class OverlaysView(Viewer):
         if not self.available:
             return pn.pane.Markdown("This catalogue has no stellar masses (`log_mstar`): no population overlays.")
         if self.predictions is None:
-            note = " Predicted relations appear when `assets/demo-predictions.parquet` ships."
+            note = " Predicted relations appear when `demo-predictions.parquet` ships with photospec."
         elif PREDICTED_MASS not in self.predictions.columns:
             note = (" The shipped predictions have no predicted stellar mass yet (run "
                     "`scripts/demo_predictions.py`), so no predicted relation is drawn.")

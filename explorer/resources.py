@@ -20,11 +20,10 @@ import threading
 import numpy as np
 
 from model.catalogue import Catalogue, default_path
+from model import settings
 from model.errors import PhotospecError
 
 log = logging.getLogger(__name__)
-ENV_CATALOGUE = "PHOTOSPEC_CATALOGUE"
-ENV_FULL = "PHOTOSPEC_FULL_CATALOGUE"  # "1": read every column (the slow path, kept for benchmarks)
 # what the panes use: CMD axes and colours, hover, overlays (colours u−r, g−r, r−i and M_r are derived)
 LIGHT_COLUMNS = ("galaxy_id", "mag_u", "mag_g", "mag_r", "mag_i", "mag_z", "z", "abs_mag_r", "log_mstar",
                  "dn4000", "oh_gas", "sigma_star", "age_lw", "bpt_class", "is_agn", "is_quiescent")
@@ -44,7 +43,7 @@ def open_catalogue(path: str | None = None) -> tuple[Catalogue, str]:
 
     ``note`` is a message for the user when a fallback was used ("" otherwise).
     """
-    path = path or os.environ.get(ENV_CATALOGUE) or None
+    path = path or settings.catalogue()
     key = str(path)
     with _LOCK:
         if key not in _CACHE:
@@ -54,7 +53,7 @@ def open_catalogue(path: str | None = None) -> tuple[Catalogue, str]:
                 note = (f"The default mock catalogue is not generated yet ({default_path()}); showing kcorrect's "
                         "10,000 real SDSS galaxies, which have no images: upload a cutout to predict.")
             else:
-                cat = open_light(path) if os.environ.get(ENV_FULL) != "1" else None
+                cat = open_light(path) if not settings.full_catalogue() else None
                 cat = cat or Catalogue.open(path)
             _CACHE[key] = (cat, note)
         return _CACHE[key]

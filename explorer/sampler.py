@@ -18,6 +18,8 @@ from concurrent.futures import Future
 
 import numpy as np
 
+from model import settings
+
 __all__ = ["SharedPredictor", "shared_predictor", "post_to_session", "run_in_worker"]
 
 _WORKERS = 4
@@ -42,13 +44,11 @@ class SharedPredictor:
                 if self._predictor is None:
                     loader = self._loader
                     if loader is None:
-                        import os
-
                         import torch
 
                         from model.predict import load_default as loader
 
-                        torch.set_num_threads(max(1, int(os.environ.get("PHOTOSPEC_THREADS", "1"))))
+                        torch.set_num_threads(settings.sampler_threads())
                     self._predictor = loader()
         return self._predictor
 

@@ -18,6 +18,8 @@ import os
 import threading
 import time
 
+from model import settings
+
 log = logging.getLogger("photospec.warmup")
 
 
@@ -57,7 +59,7 @@ def background(cat) -> None:
 
 
 def main() -> None:
-    if os.environ.get("PHOTOSPEC_WARMUP") == "sync":
+    if settings.warmup_sync():
         background(prepare())
     else:
         threading.Thread(target=_deferred, name="photospec-warmup", daemon=True).start()

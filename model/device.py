@@ -15,10 +15,10 @@ override the automatic choices.
 from __future__ import annotations
 
 import contextlib
-import os
 
 import torch
 
+from model import settings
 from model.errors import BadInputError
 
 # Network kinds for which bf16 autocast was measured faster on a bf16-capable CPU.
@@ -27,7 +27,7 @@ CPU_BF16_KINDS = frozenset({"unet", "latent"})
 
 def pick_device(prefer: str | None = None) -> torch.device:
     """``prefer`` or $PHOTOSPEC_DEVICE if given (must exist), else CUDA when available, else CPU."""
-    want = prefer or os.environ.get("PHOTOSPEC_DEVICE")
+    want = prefer or settings.device()
     if not want:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
@@ -50,9 +50,9 @@ def cpu_has_bf16_units() -> bool:
 
 def use_bf16(device: torch.device | str, kind: str = "unet") -> bool:
     """Default bf16-autocast decision for a network ``kind`` (unet, latent, image_encoder, contrastive) on ``device``."""
-    env = os.environ.get("PHOTOSPEC_BF16")
-    if env is not None and env.strip() in ("0", "1"):
-        return env.strip() == "1"
+    forced = settings.bf16()
+    if forced is not None:
+        return forced
     device = torch.device(device)
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()

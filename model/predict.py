@@ -21,9 +21,9 @@ from model.data.spectrum import Spectrum
 from model.device import pick_device
 from model.errors import BadInputError, PhotospecError
 from model.hashing import sha256_file
+from model.settings import default_checkpoint
 
-ASSETS = Path(__file__).resolve().parents[1] / "assets"
-DEFAULT_CHECKPOINT = ASSETS / "default-model.safetensors"
+DEFAULT_CHECKPOINT = default_checkpoint()  # the shipped model (``PHOTOSPEC_ASSETS`` moves it)
 
 
 @dataclass
@@ -70,7 +70,7 @@ class Predictor:
 
         path = Path(checkpoint)
         if not path.exists():
-            raise PhotospecError(f"{path}: checkpoint not found (the default ships in assets/; "
+            raise PhotospecError(f"{path}: checkpoint not found (the default ships with photospec; "
                                  "train one with `photospec train`)")
         self.device = pick_device(device)
         if threads:

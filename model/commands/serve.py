@@ -1,4 +1,5 @@
-"""``photospec serve [--catalogue FILE] [--port N]``: serve the explorer with ``panel serve app.py``.
+"""``photospec serve [--catalogue FILE] [--port N]``: serve the explorer (``panel serve`` of the installed
+``explorer/served/app.py``, the same page as the checkout's ``app.py``).
 
 model/ never imports Panel: this command only checks its arguments and replaces itself with
 the ``panel serve`` process, passing the catalogue through ``$PHOTOSPEC_CATALOGUE`` and warming
@@ -7,14 +8,25 @@ up (catalogue, datashader, model) with ``--setup explorer/warmup.py`` before the
 
 from __future__ import annotations
 
+import importlib.util
 import os
-import shutil
 import sys
 from pathlib import Path
 
+from model import settings
 from model.errors import BadInputError
 
-ROOT = Path(__file__).resolve().parents[2]
+
+
+def explorer_file(name: str) -> Path:
+    """A file of the installed ``explorer`` package (found without importing it: model/ never imports the UI)."""
+    spec = importlib.util.find_spec("explorer")
+    if spec is None or not spec.submodule_search_locations:
+        raise BadInputError("explorer: the photospec explorer package is not installed")
+    path = Path(next(iter(spec.submodule_search_locations))) / name
+    if not path.is_file():
+        raise BadInputError(f"{path}: missing from the installed explorer package")
+    return path
 
 
 def register(sub) -> None:
@@ -29,9 +41,7 @@ def register(sub) -> None:
 
 def panel_command(args) -> tuple[list[str], dict]:
     """The ``panel serve`` argv and environment for ``args`` (checked, nothing started)."""
-    app = ROOT / "app.py"
-    if not app.exists():
-        raise BadInputError(f"{app}: the explorer's app.py is missing (serve needs a source checkout)")
+    app = explorer_file("served/app.py")
     if not 0 < args.port < 65536:
         raise BadInputError(f"--port: {args.port} is not a valid port")
     env = dict(os.environ)
@@ -39,13 +49,12 @@ def panel_command(args) -> tuple[list[str], dict]:
         cat = Path(args.catalogue).expanduser().resolve()
         if not cat.exists():
             raise BadInputError(f"{args.catalogue}: no such catalogue file or directory")
-        env["PHOTOSPEC_CATALOGUE"] = str(cat)
-    panel = shutil.which("panel", path=str(Path(sys.executable).parent)) or shutil.which("panel")
-    if panel is None:
+        env[settings.CATALOGUE] = str(cat)
+    if importlib.util.find_spec("panel") is None:
         raise BadInputError("panel: not installed in this environment (run scripts/setup.sh)")
     origins = [f"--allow-websocket-origin={h}:{args.port}" for h in ("localhost", "127.0.0.1", args.address)]
-    argv = [panel, "serve", str(app), "--port", str(args.port), "--address", args.address,
-            "--setup", str(ROOT / "explorer" / "warmup.py"), *dict.fromkeys(origins)]
+    argv = [sys.executable, "-m", "panel", "serve", str(app), "--port", str(args.port), "--address", args.address,
+            "--setup", str(explorer_file("warmup.py")), *dict.fromkeys(origins)]
     if args.show:
         argv.append("--show")
     return argv, env
@@ -54,6 +63,5 @@ def panel_command(args) -> tuple[list[str], dict]:
 def _serve(args) -> int:
     argv, env = panel_command(args)
     print(f"photospec serve: http://localhost:{args.port}/app", flush=True)
-    os.chdir(ROOT)
     os.execve(argv[0], argv, env)
     return 0  # not reached

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import os
 import subprocess
 import sys
 import tarfile
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from model.hashing import sha256_file
+from model.settings import cache_dir  # noqa: F401  (the cache root; re-exported for registry users)
 
 __all__ = ["Resource", "RESOURCES", "cache_dir", "fetch", "path", "files", "manifest", "RegistryError"]
 
@@ -101,15 +101,6 @@ RESOURCES: dict[str, Resource] = {
         ),
     ]
 }
-
-
-def cache_dir() -> Path:
-    """The cache root: ``$PHOTOSPEC_CACHE`` or ``$XDG_CACHE_HOME/photospec`` or ``~/.cache/photospec``."""
-    env = os.environ.get("PHOTOSPEC_CACHE")
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "photospec"
 
 
 def _manifest_path(root: Path) -> Path:

@@ -47,7 +47,7 @@ def make_job(checkpoint, samples: int, seed: int = 0, steps: int | None = None, 
     """The job description sent to workers; ``fingerprint`` decides whether an old part can be kept."""
     path = Path(checkpoint)
     if not path.is_file():
-        raise PhotospecError(f"{path}: checkpoint not found (the default ships in assets/; train one with `photospec train`)")
+        raise PhotospecError(f"{path}: checkpoint not found (the default ships with photospec; train one with `photospec train`)")
     for name, v, lo in (("--samples", samples, 1), ("--seed", seed, 0), ("--chunk", chunk, 1)):
         if isinstance(v, bool) or not isinstance(v, int) or v < lo:
             raise BadInputError(f"{name} {v}: must be an integer ≥ {lo}")

@@ -54,7 +54,7 @@ def test_open_catalogue_uses_the_light_path_unless_told(mock_dir, monkeypatch):
     cat, note = open_catalogue(str(mock_dir))
     assert isinstance(cat, LightMockCatalogue) and note == ""
     monkeypatch.setattr(resources, "_CACHE", {})
-    monkeypatch.setenv(resources.ENV_FULL, "1")
+    monkeypatch.setenv("PHOTOSPEC_FULL_CATALOGUE", "1")
     cat, _ = open_catalogue(str(mock_dir))
     assert not isinstance(cat, LightMockCatalogue)
     assert open_light(mock_dir / "shard-00000") is None  # not a dataset directory

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import pytest
 
 from model.cli import main
-from model.commands.serve import ROOT, panel_command
+import explorer
+from model.commands.serve import panel_command
 from model.errors import BadInputError
 
 
@@ -20,9 +22,10 @@ def test_panel_command_passes_catalogue_and_warm_up(tmp_path):
     cat = tmp_path / "c.parquet"
     cat.write_bytes(b"")
     argv, env = panel_command(args(catalogue=str(cat), port=5123))
-    assert argv[1:3] == ["serve", str(ROOT / "app.py")]
+    package = Path(explorer.__file__).parent
+    assert argv[1:5] == ["-m", "panel", "serve", str(package / "served" / "app.py")]
     assert "--port" in argv and argv[argv.index("--port") + 1] == "5123"
-    assert str(ROOT / "explorer" / "warmup.py") in argv
+    assert str(package / "warmup.py") in argv
     assert "--allow-websocket-origin=localhost:5123" in argv
     assert env["PHOTOSPEC_CATALOGUE"] == str(cat.resolve())
 
