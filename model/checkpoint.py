@@ -7,14 +7,17 @@ such as a wavelength grid); the metadata holds
 * ``config_sha256`` — its SHA-256, so an edited or damaged config is caught,
 * ``format_version``, ``code_version`` (``model.__version__``), ``modules`` (JSON list).
 
-Every problem (missing file, not safetensors, truncated, no metadata, other kind, shapes from
-another config) is a one-line :class:`~model.errors.BadInputError` naming the file.
+Every problem (missing file, not safetensors, a malformed header, truncated, no metadata, other
+kind, an implausible config, shapes from another config, NaN weights) is a one-line
+:class:`~model.errors.BadInputError` naming the file, raised before any network is allocated
+(:func:`build_from_checkpoint`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from pathlib import Path
 from typing import Callable, Mapping
@@ -70,8 +73,53 @@ def save_checkpoint(path: str | os.PathLike, modules: Mapping[str, nn.Module], c
     return path
 
 
+# safetensors dtypes and their sizes in bytes (https://github.com/huggingface/safetensors, format spec)
+DTYPE_BYTES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "I16": 2, "U16": 2, "F16": 2, "BF16": 2,
+               "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8}
+_MAX_DIMS = 8
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _check_entry(name: str, entry, data: int) -> tuple[int, int]:
+    """One tensor's header entry checked (dtype known, shape and offsets integers, size consistent): (begin, end)."""
+    if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
+        raise ValueError(f"tensor {name!r}: entry must hold exactly dtype, shape and data_offsets")
+    dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
+    if not isinstance(dtype, str) or dtype not in DTYPE_BYTES:
+        raise ValueError(f"tensor {name!r}: unknown dtype {str(dtype)[:20]!r}")
+    if not isinstance(shape, list) or len(shape) > _MAX_DIMS or not all(_is_int(d) and d >= 0 for d in shape):
+        raise ValueError(f"tensor {name!r}: shape must be a list of at most {_MAX_DIMS} non-negative integers")
+    if not (isinstance(offsets, list) and len(offsets) == 2 and all(_is_int(o) for o in offsets)
+            and 0 <= offsets[0] <= offsets[1]):
+        raise ValueError(f"tensor {name!r}: data_offsets must be two integers 0 ≤ begin ≤ end")
+    if offsets[1] > data:
+        raise ValueError(f"tensor {name!r} ends at byte {offsets[1]} but the file holds {data}: truncated")
+    if math.prod(shape) * DTYPE_BYTES[dtype] != offsets[1] - offsets[0]:
+        raise ValueError(f"tensor {name!r}: {offsets[1] - offsets[0]} bytes do not hold a {dtype} tensor of "
+                         f"shape {tuple(shape)}")
+    return offsets[0], offsets[1]
+
+
+def _check_layout(header: dict, data: int) -> None:
+    """Every tensor entry valid, and the tensors tile the data section exactly (no overlap, no gap)."""
+    meta = header.get("__metadata__", {})
+    if not isinstance(meta, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in meta.items()):
+        raise ValueError("__metadata__ must map strings to strings")
+    spans = sorted(_check_entry(k, v, data) for k, v in header.items() if k != "__metadata__")
+    end = 0
+    for begin, stop in spans:
+        if begin != end:
+            raise ValueError(f"tensor data {'overlaps' if begin < end else 'has a gap'} at byte {min(begin, end)}")
+        end = stop
+    if end != data:
+        raise ValueError(f"tensor data ends at byte {end} but the file holds {data}: truncated or padded")
+
+
 def _read_header(path: Path) -> dict:
-    """Parse and check the safetensors header (8-byte length + JSON) without reading tensor data."""
+    """Parse and fully check the safetensors header (8-byte length + JSON) without reading tensor data."""
     if not path.is_file():
         raise BadInputError(f"{path}: checkpoint file not found")
     size = path.stat().st_size
@@ -86,22 +134,19 @@ def _read_header(path: Path) -> dict:
         raw = f.read(n)
     try:
         header = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise BadInputError(f"{path}: not a safetensors file (header is not JSON)") from None
     if not isinstance(header, dict):
         raise BadInputError(f"{path}: not a safetensors file (header is not a JSON object)")
-    ends = [v.get("data_offsets", [0, 0])[1] for k, v in header.items() if k != "__metadata__" and isinstance(v, dict)]
-    data = size - 8 - n
-    if max(ends, default=0) != data:
-        raise BadInputError(f"{path}: not a safetensors file (tensor data ends at byte {max(ends, default=0)} "
-                            f"but the file holds {data}: truncated or padded)")
+    try:
+        _check_layout(header, size - 8 - n)
+    except ValueError as exc:
+        raise BadInputError(f"{path}: not a safetensors file ({exc})") from None
     return header
 
 
-def read_metadata(path: str | os.PathLike) -> tuple[dict, dict]:
-    """(config, metadata) of a checkpoint, checked, without loading any tensor."""
-    path = Path(path)
-    meta = _read_header(path).get("__metadata__") or {}
+def _metadata(path: Path, header: dict) -> tuple[dict, dict]:
+    meta = header.get("__metadata__") or {}
     if "photospec_config" not in meta:
         raise BadInputError(f"{path}: safetensors file without photospec metadata (not a photospec checkpoint)")
     if meta.get("format_version") != FORMAT_VERSION:
@@ -112,29 +157,78 @@ def read_metadata(path: str | os.PathLike) -> tuple[dict, dict]:
         raise BadInputError(f"{path}: config does not match its sha256 (metadata edited or damaged)")
     try:
         config = json.loads(text)
-    except json.JSONDecodeError as err:
+    except (json.JSONDecodeError, RecursionError) as err:
         raise BadInputError(f"{path}: config metadata is not JSON ({err})") from None
+    if not isinstance(config, dict):
+        raise BadInputError(f"{path}: config metadata is a JSON {type(config).__name__}, not an object")
     return config, meta
+
+
+def read_metadata(path: str | os.PathLike) -> tuple[dict, dict]:
+    """(config, metadata) of a checkpoint, checked, without loading any tensor."""
+    path = Path(path)
+    return _metadata(path, _read_header(path))
+
+
+def _module_names(path: Path, meta: dict) -> list[str]:
+    try:
+        names = json.loads(meta.get("modules", "[]"))
+    except (json.JSONDecodeError, RecursionError):
+        names = None
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise BadInputError(f"{path}: metadata 'modules' is not a JSON list of module names (edited or damaged)")
+    return names
+
+
+def _kind(path: Path, config: dict, expected_kind: str | None) -> None:
+    kind = config.get("kind")
+    if expected_kind is not None and kind != expected_kind:
+        raise BadInputError(f"{path}: checkpoint holds a {kind!r} model, expected {expected_kind!r}")
 
 
 def load_checkpoint(path: str | os.PathLike, expected_kind: str | None = None,
                     device: str | torch.device = "cpu") -> tuple[dict[str, dict[str, torch.Tensor]], dict]:
-    """(state dicts by module name, config); extra tensors are under ``state_dicts['extra']``."""
+    """(state dicts by module name, config); extra tensors are under ``state_dicts['extra']``.
+
+    Every floating-point tensor is checked for NaN (a diverged or damaged checkpoint).
+    """
     path = Path(path)
     config, meta = read_metadata(path)
-    kind = config.get("kind")
-    if expected_kind is not None and kind != expected_kind:
-        raise BadInputError(f"{path}: checkpoint holds a {kind!r} model, expected {expected_kind!r}")
+    _kind(path, config, expected_kind)
+    names = _module_names(path, meta)
     try:
         flat = load_file(str(path), device=str(device))
     except (SafetensorError, OSError, RuntimeError, ValueError) as err:
         raise BadInputError(f"{path}: not a safetensors file ({str(err).splitlines()[0]})") from None
-    names = json.loads(meta.get("modules", "[]"))
     states: dict[str, dict[str, torch.Tensor]] = {n: {} for n in names}
     for key, value in flat.items():
+        if value.is_floating_point() and torch.isnan(value).any():
+            raise BadInputError(f"{path}: tensor {key} holds NaN values (a diverged or damaged checkpoint)")
         mod, _, rest = key.partition(".")
         states.setdefault(mod, {})[rest] = value
     return states, config
+
+
+def _header_states(header: dict) -> dict[str, dict[str, torch.Tensor]]:
+    """The tensors a header declares, as shape-only ``meta`` tensors grouped by module."""
+    states: dict[str, dict[str, torch.Tensor]] = {}
+    for key, entry in header.items():
+        if key != "__metadata__":
+            mod, _, rest = key.partition(".")
+            states.setdefault(mod, {})[rest] = torch.empty(entry["shape"], device="meta")
+    return states
+
+
+def _build_on_meta(path: Path, factory: Callable[[dict], Mapping[str, nn.Module]], config: dict) -> dict[str, nn.Module]:
+    """The networks ``factory(config)`` describes, built on the ``meta`` device: shapes only, nothing allocated."""
+    try:
+        with torch.device("meta"):
+            return dict(factory(config))
+    except BadInputError as exc:
+        raise BadInputError(f"{path}: {exc}") from None
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, ZeroDivisionError, RuntimeError) as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise BadInputError(f"{path}: its config does not describe a model this code can build ({msg})") from None
 
 
 def check_state_dict(path, name: str, module: nn.Module, state: Mapping[str, torch.Tensor]) -> None:
@@ -154,18 +248,43 @@ def check_state_dict(path, name: str, module: nn.Module, state: Mapping[str, tor
 
 
 def build_from_checkpoint(path: str | os.PathLike, factory: Callable[[dict], Mapping[str, nn.Module]],
-                          expected_kind: str | None = None, device: str | torch.device = "cpu"
+                          expected_kind: str | None = None, device: str | torch.device = "cpu",
+                          limits: Mapping | None = None, required: tuple[str, ...] = ()
                           ) -> tuple[dict[str, nn.Module], dict, dict[str, torch.Tensor]]:
-    """Build modules with ``factory(config)``, check and load their weights: (modules, config, extra tensors)."""
-    states, config = load_checkpoint(path, expected_kind, device="cpu")
-    modules = dict(factory(config))
-    extras = states.pop(EXTRA, {})
-    missing = sorted(set(modules) - set(states))
+    """Build modules with ``factory(config)``, check and load their weights: (modules, config, extra tensors).
+
+    Before any weight is read or any network allocated: the header is validated, the config
+    checked against ``limits`` (:func:`model.config_limits.check_config`), the networks built on
+    the ``meta`` device and their size bounded (:func:`model.config_limits.check_size`), and every
+    declared tensor's name and shape compared with them. Learned parameters must then be finite.
+    """
+    from model.config_limits import check_config, check_size
+
+    path = Path(path)
+    header = _read_header(path)
+    config, meta = _metadata(path, header)
+    _kind(path, config, expected_kind)
+    _module_names(path, meta)
+    if limits is not None:
+        check_config(path, config, limits, required)
+    planned = _build_on_meta(path, factory, config)
+    check_size(path, sum(t.numel() for m in planned.values() for t in m.state_dict().values()))
+    declared = _header_states(header)
+    declared.pop(EXTRA, None)
+    missing = sorted(set(planned) - set(declared))
     if missing:
         raise BadInputError(f"{path}: no weights for module {missing[0]!r} (checkpoint has "
-                            f"{', '.join(sorted(states)) or 'none'})")
+                            f"{', '.join(sorted(declared)) or 'none'})")
+    for name, module in planned.items():
+        check_state_dict(path, name, module, declared[name])
+    states, config = load_checkpoint(path, expected_kind, device="cpu")
+    extras = states.pop(EXTRA, {})
+    for name, module in planned.items():
+        for key, _ in module.named_parameters():
+            if not torch.isfinite(states[name][key]).all():
+                raise BadInputError(f"{path}: weight {name}.{key} is not finite (a diverged or damaged checkpoint)")
+    modules = dict(factory(config))
     for name, module in modules.items():
-        check_state_dict(path, name, module, states[name])
         module.load_state_dict(states[name], strict=True)
         module.to(device)
     return modules, config, {k: v.to(device) for k, v in extras.items()}

@@ -40,7 +40,11 @@ class DiscreteSchedule:
     kind = "discrete"
 
     def __init__(self, betas: torch.Tensor):
-        betas = torch.as_tensor(betas, dtype=torch.float64)
+        with torch.device("cpu"):  # small float64 tables, on the CPU even while a model is built on "meta"
+            self._init(betas)
+
+    def _init(self, betas) -> None:
+        betas = torch.as_tensor(betas, dtype=torch.float64, device="cpu")
         if betas.ndim != 1 or len(betas) < 2 or not ((betas > 0) & (betas < 1)).all():
             raise BadInputError("schedule: betas must be a 1-D array in (0, 1) with at least 2 steps")
         self.betas = betas
@@ -92,7 +96,7 @@ class CosineSchedule(DiscreteSchedule):
         if int(T) != T or T < 2:
             raise BadInputError(f"schedule: T must be an integer ≥ 2, got {T}")
         self.s, self.max_beta = s, max_beta
-        f = torch.cos((torch.arange(T + 1, dtype=torch.float64) / T + s) / (1 + s) * math.pi / 2) ** 2
+        f = torch.cos((torch.arange(T + 1, dtype=torch.float64, device="cpu") / T + s) / (1 + s) * math.pi / 2) ** 2
         super().__init__((1 - f[1:] / f[:-1]).clamp(max=max_beta))
 
     def config(self) -> dict:
@@ -107,7 +111,8 @@ class LinearSchedule(DiscreteSchedule):
     def __init__(self, T: int = 1000, beta_start: float = 1e-4, beta_end: float = 0.02):
         self.beta_start, self.beta_end = beta_start, beta_end
         scale = 1000 / T
-        super().__init__(torch.linspace(scale * beta_start, scale * beta_end, T, dtype=torch.float64))
+        super().__init__(torch.linspace(scale * beta_start, scale * beta_end, T, dtype=torch.float64,
+                                        device="cpu"))
 
     def config(self) -> dict:
         return {"kind": self.kind, "T": self.T, "beta_start": self.beta_start, "beta_end": self.beta_end}

@@ -87,7 +87,12 @@ class Predictor:
     def _draw(self, cond, x, n: int, seed: int, steps: int | None, callback=None):
         gen = torch.Generator(device=self.device).manual_seed(int(seed))  # CPU and CUDA streams differ
         flux, z, score = self.model.draw(cond, x, n, steps=steps, generator=gen, callback=callback)
-        return flux.float().cpu().numpy(), z.float().cpu().numpy(), score.float().cpu().numpy()
+        out = flux.float().cpu().numpy(), z.float().cpu().numpy(), score.float().cpu().numpy()
+        for name, values in zip(("spectra", "redshifts", "scores"), out):
+            if not np.isfinite(values).all():
+                raise PhotospecError(f"{self.checkpoint}: the model drew non-finite {name} (NaN or inf) for this "
+                                     f"image: the checkpoint is damaged or diverged")
+        return out
 
     @torch.no_grad()
     def _encode(self, images: np.ndarray):

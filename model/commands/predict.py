@@ -55,6 +55,9 @@ def register(sub) -> None:
     g.add_argument("--partition-size", type=int, default=256, help="cube rows or cutout files per partition")
     g.add_argument("--split", choices=("train", "val", "test"), help="only galaxies of this split (integer ids)")
     g.add_argument("--quantiles", default="0.16,0.5,0.84", help="quantile levels stored per property")
+    g.add_argument("--dashboard-address", default=None, metavar="HOST:PORT",
+                   help="where the local cluster's Dask dashboard listens (default 127.0.0.1 on a free port, "
+                        "this machine only; e.g. 0.0.0.0:8787 exposes it to the network)")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_run)
 
@@ -198,11 +201,12 @@ def _run_catalogue(args) -> int:
         import torch
 
         torch.set_num_threads(args.threads_per_worker)
+    extra = {} if args.dashboard_address is None else {"dashboard_address": args.dashboard_address}
     job = make_job(_checkpoint(args), 16 if args.samples is None else args.samples, args.seed, args.steps,
                    args.chunk, levels, args.split)
     res = run_catalogue(args.catalogue, args.out, job, scheduler=args.scheduler, workers=args.workers,
                         threads_per_worker=args.threads_per_worker, partition_size=args.partition_size,
-                        progress=not args.no_progress)
+                        progress=not args.no_progress, **extra)
     rate = res.rows * job["samples"] / max(res.seconds, 1e-9) * 60
     print(f"{res.out}: {res.rows} galaxies predicted in {len(res.done)} partitions "
           f"({len(res.skipped)} already finished, skipped) in {res.seconds:.1f} s "

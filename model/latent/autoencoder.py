@@ -23,11 +23,13 @@ REST = SpectrumGrid(start=3330.0, n_pix=4112, dlog=1e-4, name="rest-3330-8530")
 def interp_log_grid(values: torch.Tensor, grid: SpectrumGrid, log_wave: torch.Tensor) -> torch.Tensor:
     """Linear interpolation of ``values`` (B, n_grid) on a log-λ grid at ``log_wave`` (B, n) → (B, n).
 
-    Points outside the grid take the edge value; callers mask them with :func:`coverage`.
+    Points outside the grid take the edge value; callers mask them with :func:`coverage`. NaN
+    positions give NaN.
     """
     pos = (log_wave - math.log10(grid.start)) / grid.dlog
     pos = pos.clamp(0, grid.n_pix - 1)
-    i0 = pos.floor().long().clamp(max=grid.n_pix - 2)
+    # a NaN position (a non-finite redshift) gives NaN values, which the caller sees, not a wild index
+    i0 = pos.nan_to_num(0.0).floor().long().clamp(max=grid.n_pix - 2)
     frac = (pos - i0).to(values.dtype)
     v0 = values.gather(1, i0)
     v1 = values.gather(1, i0 + 1)
@@ -48,8 +50,11 @@ class SpectrumAutoencoder(nn.Module):
                  obs_grid: SpectrumGrid = NATIVE, rest_grid: SpectrumGrid = REST):
         super().__init__()
         self.obs_grid, self.rest_grid, self.latent_dim = obs_grid, rest_grid, latent_dim
-        self.register_buffer("obs_logw", torch.log10(torch.as_tensor(obs_grid.wavelength, dtype=torch.float32)))
-        self.register_buffer("rest_logw", torch.log10(torch.as_tensor(rest_grid.wavelength, dtype=torch.float32)))
+        # computed on the CPU even when the model is planned on the "meta" device (checkpoint checks)
+        self.register_buffer("obs_logw", torch.log10(torch.as_tensor(obs_grid.wavelength, dtype=torch.float32,
+                                                                     device="cpu")))
+        self.register_buffer("rest_logw", torch.log10(torch.as_tensor(rest_grid.wavelength, dtype=torch.float32,
+                                                                      device="cpu")))
         chans = [2, width // 2, width, width, 2 * width, 2 * width]
         layers = []
         for a, b in zip(chans[:-1], chans[1:]):

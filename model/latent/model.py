@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from model.config_limits import ANY, BOOL, IMAGE_SCALING, SCHEDULE, STR, integer, integers, number
 from model.data.preprocess import ImageScaling
 from model.diffusion import CosineSchedule, ModelDenoiser
 from model.latent.autoencoder import SpectrumAutoencoder
@@ -34,6 +35,23 @@ DEFAULT_CONFIG = {
     "embed_dim": 64,
     "sampler": "dpmpp_2m",
     "steps": 15,
+}
+
+# what a checkpoint's config may hold (model.config_limits): types and ranges, checked before building
+CONFIG_LIMITS = {
+    "kind": STR,
+    "autoencoder": {"latent_dim": integer(1, 256), "width": integer(2, 1024), "hidden": integer(2, 16384)},
+    "image_encoder": {"widths": integers(1, 2048, 1, 5), "blocks": integers(1, 16, 1, 5), "cond_dim": integer(1, 4096),
+                      "norm": STR},
+    "denoiser": {"width": integer(1, 8192), "depth": integer(1, 64), "cross_attn": BOOL, "heads": integer(1, 64),
+                 "dropout": number(0, 1)},
+    "schedule": SCHEDULE,
+    "prediction": STR,
+    "embed_dim": integer(1, 4096),
+    "sampler": STR,
+    "steps": integer(1, 10_000),
+    "image_scaling": IMAGE_SCALING,
+    "extra": ANY,
 }
 
 

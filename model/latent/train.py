@@ -20,13 +20,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from model.checkpoint import check_state_dict, load_checkpoint, save_checkpoint
+from model.checkpoint import build_from_checkpoint, save_checkpoint
 from model.data.datasets import PairedSet
 from model.data.preprocess import ImageScaling, augment
 from model.diffusion import diffusion_loss, drop_condition
 from model.ema import EMA
 from model.latent.autoencoder import chi2_loss
-from model.latent.model import LatentSpectrumModel
+from model.latent.model import CONFIG_LIMITS, LatentSpectrumModel
 from model.training import config_from_dict, log_line as _log
 
 
@@ -153,16 +153,18 @@ def save_model(path: Path, model: LatentSpectrumModel, extra: dict | None = None
     save_checkpoint(path, {"model": model}, {**model.full_config(), "extra": extra or {}})
 
 
+def _build(config: dict) -> dict[str, LatentSpectrumModel]:
+    net = {k: v for k, v in config.items() if k not in ("image_scaling", "extra")}
+    return {"model": LatentSpectrumModel(net, ImageScaling.from_dict(config["image_scaling"]))}
+
+
 def load_model(path: Path) -> tuple[LatentSpectrumModel, dict]:
-    """A model rebuilt from a checkpoint written by :func:`save_model` (no pickle)."""
-    state, config = load_checkpoint(path, expected_kind="photospec-latent-v1")
-    scaling = ImageScaling.from_dict(config.pop("image_scaling"))
-    extra = config.pop("extra", {})
-    model = LatentSpectrumModel(config, scaling)
-    check_state_dict(path, "model", model, state.get("model", {}))
-    model.load_state_dict(state["model"])
+    """A model rebuilt from a checkpoint written by :func:`save_model` (no pickle; config and size checked first)."""
+    modules, config, _ = build_from_checkpoint(path, _build, expected_kind="photospec-latent-v1",
+                                               limits=CONFIG_LIMITS, required=("kind", "image_scaling"))
+    model = modules["model"]
     model.eval()
-    return model, extra
+    return model, config.get("extra", {})
 
 
 def train(data: PairedSet, out_dir: Path, cfg: TrainConfig, val: PairedSet | None = None) -> Path:

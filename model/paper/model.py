@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from model.config_limits import ANY, IMAGE_SCALING, SCHEDULE, STR, integer, integers, number
 from model.data.preprocess import NATIVE, ImageScaling, SpectrumGrid, binned
 from model.diffusion import CFGDenoiser, ModelDenoiser, schedule_from_config
 from model.errors import BadInputError
@@ -46,6 +47,26 @@ PAPER_CONFIG = {
     "steps": 250,
     "guidance": 1.0,
     "zmax": 0.4,
+}
+
+# what a checkpoint's config may hold (model.config_limits): types and ranges, checked before building
+CONFIG_LIMITS = {
+    "kind": STR,
+    "bin": integer(1, 64),
+    "unet": {"widths": integers(1, 4096, 1, 6), "blocks": integer(1, 16), "attn_levels": integers(0, 5, 0, 6),
+             "head_dim": integer(1, 1024)},
+    "image_encoder": {"widths": integers(1, 2048, 1, 5), "blocks": integers(1, 16, 1, 5), "cond_dim": integer(1, 4096),
+                      "norm": STR},
+    "contrastive": {"embed_dim": integer(1, 4096), "image_widths": integers(1, 2048, 1, 5),
+                    "spectrum_widths": integers(1, 2048, 1, 8)},
+    "schedule": SCHEDULE,
+    "prediction": STR,
+    "sampler": STR,
+    "steps": integer(1, 10_000),
+    "guidance": number(0, 100),
+    "zmax": number(0, 10),
+    "image_scaling": IMAGE_SCALING,
+    "extra": ANY,
 }
 
 

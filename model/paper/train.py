@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from model.checkpoint import check_state_dict, load_checkpoint, save_checkpoint
+from model.checkpoint import build_from_checkpoint, save_checkpoint
 from model.data.datasets import PairedSet
 from model.data.preprocess import ImageScaling, augment
 from model.device import pick_device
@@ -32,7 +32,7 @@ from model.diffusion import diffusion_loss, drop_condition
 from model.ema import EMA
 from model.errors import BadInputError
 from model.nets.contrastive import nt_xent
-from model.paper.model import PaperSpectrumModel
+from model.paper.model import CONFIG_LIMITS, PaperSpectrumModel
 from model.training import config_from_dict, log_line as _log
 
 KIND = "photospec-paper-v1"
@@ -76,20 +76,19 @@ def save_model(path: Path, model: PaperSpectrumModel, raw: PaperSpectrumModel | 
 
 
 def load_model(path: Path, with_raw: bool = False):
-    """(model, extra) — or (model, raw, extra) — rebuilt from a checkpoint; never unpickles."""
-    state, config = load_checkpoint(path, expected_kind=KIND)
-    scaling = ImageScaling.from_dict(config.pop("image_scaling"))
-    extra = config.pop("extra", {})
-    models = []
-    for name in ("model", "raw") if with_raw else ("model",):
-        m = PaperSpectrumModel(config, scaling)
-        if name not in state:
-            raise BadInputError(f"{path}: no {name!r} weights in this checkpoint")
-        check_state_dict(path, name, m, state[name])
-        m.load_state_dict(state[name])
+    """(model, extra) — or (model, raw, extra) — rebuilt from a checkpoint; never unpickles; config and size
+    are checked before anything is built."""
+    names = ("model", "raw") if with_raw else ("model",)
+
+    def build(config: dict) -> dict[str, PaperSpectrumModel]:
+        net = {k: v for k, v in config.items() if k not in ("image_scaling", "extra")}
+        return {n: PaperSpectrumModel(net, ImageScaling.from_dict(config["image_scaling"])) for n in names}
+
+    modules, config, _ = build_from_checkpoint(path, build, expected_kind=KIND, limits=CONFIG_LIMITS,
+                                               required=("kind", "image_scaling"))
+    for m in modules.values():
         m.eval()
-        models.append(m)
-    return (*models, extra)
+    return (*(modules[n] for n in names), config.get("extra", {}))
 
 
 def _images(model, images: np.ndarray, rng=None) -> torch.Tensor:

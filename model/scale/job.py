@@ -5,6 +5,9 @@ workers of a cluster (or in this process), collect failures.
 processes), ``"inprocess"`` (no Dask: partitions one after another here; the baseline of the
 scaling benchmark), the address of a running scheduler (``tcp://host:8786``, e.g. of a
 ``dask_jobqueue.SLURMCluster``), or the JSON file of ``dask scheduler --scheduler-file F``.
+The local cluster's scheduler, workers and dashboard listen on 127.0.0.1 only (the dashboard shows
+paths, logs and worker details); ``dashboard_address`` (``photospec predict --dashboard-address``)
+exposes the dashboard elsewhere, e.g. ``0.0.0.0:8787``, only when asked for.
 A task that was running on a worker that dies is re-run by the scheduler elsewhere;
 ``retries`` re-runs a task that raised (I/O hiccups), and partitions whose output is already
 complete are never submitted again.
@@ -24,7 +27,10 @@ from model.scale.store import finished, init_out, stored_failures, write_failure
 from model.scale.summary import DEFAULT_LEVELS, check_levels
 from model.scale.worker import run_partition
 
-__all__ = ["JobResult", "make_job", "run_catalogue"]
+__all__ = ["JobResult", "make_job", "run_catalogue", "LOOPBACK", "DEFAULT_DASHBOARD"]
+
+LOOPBACK = "127.0.0.1"
+DEFAULT_DASHBOARD = f"{LOOPBACK}:0"  # any free port, this machine only
 
 
 @dataclass
@@ -61,12 +67,14 @@ def make_job(checkpoint, samples: int, seed: int = 0, steps: int | None = None, 
 
 
 
-def _client(scheduler: str, workers: int | None, threads_per_worker: int, dashboard: bool):
+def _client(scheduler: str, workers: int | None, threads_per_worker: int, dashboard_address: str | None):
     from distributed import Client, LocalCluster
 
     if scheduler == "local":
+        # host binds the scheduler, nannies and workers to loopback; a bare ":PORT" dashboard would
+        # listen on every interface, so the default names the loopback host too
         cluster = LocalCluster(n_workers=workers or 2, threads_per_worker=threads_per_worker, processes=True,
-                               dashboard_address=":0" if dashboard else None)
+                               host=LOOPBACK, dashboard_address=dashboard_address)
         return Client(cluster), cluster
     try:
         if scheduler.endswith(".json"):  # written by `dask scheduler --scheduler-file F` (e.g. in a SLURM job)
@@ -98,13 +106,15 @@ def _collect(res: dict, result: JobResult, bar, on_done) -> None:
 
 def run_catalogue(catalogue: str, out, job: dict, scheduler: str = "local", client=None, workers: int | None = None,
                   threads_per_worker: int = 1, partition_size: int = 256, retries: int = 2, progress: bool = True,
-                  dashboard: bool = True, on_done=None) -> JobResult:
+                  dashboard: bool = True, on_done=None, dashboard_address: str = DEFAULT_DASHBOARD) -> JobResult:
     """Predict every galaxy of ``catalogue`` into ``out`` (see :mod:`model.scale.store` for the layout).
 
     ``client`` (a :class:`distributed.Client`) overrides ``scheduler``; ``on_done(result_dict)`` is
     called on the driver after each partition (the progress bar hangs on the same loop). The input
     and (for cubes and cutouts) the partition size join the job's fingerprint: an output directory
     only ever holds one partitioning of one input, so no galaxy can appear in two part files.
+    ``dashboard_address`` is where a local cluster's dashboard listens (loopback by default;
+    ``dashboard=False`` starts none).
     """
     t0 = time.perf_counter()
     parts, failures = plan(catalogue, partition_size, job["fingerprint"]["split"])
@@ -133,7 +143,8 @@ def run_catalogue(catalogue: str, out, job: dict, scheduler: str = "local", clie
         elif todo:
             own = cluster = None
             if client is None:
-                client, cluster = _client(scheduler, workers, threads_per_worker, dashboard)
+                client, cluster = _client(scheduler, workers, threads_per_worker,
+                                          dashboard_address if dashboard else None)
                 own = client
             try:
                 from distributed import as_completed
