@@ -1,13 +1,18 @@
-"""Samplers: free functions with one signature (k-diffusion style).
+"""Samplers: free functions with one signature, apart from the time grids they walk (k-diffusion style:
+``get_sigmas_*`` builds the grid, ``sample_*`` walks it).
 
-``sample(denoiser, x, schedule, cond, steps, callback=None, generator=None) -> x0``
+``sampler(denoiser, x, schedule, ts, cond=None, callback=None, generator=None) -> x0``
 
+* ``ts`` is the time grid, a decreasing 1-D tensor of continuous times in (0, 1] starting at t = 1:
+  :func:`respaced_times` (the discrete schedule's own steps, for ``ddpm``/``ddim``), :func:`logsnr_times`
+  or :func:`uniform_times` (for ``dpmpp_2m``); :func:`time_grid` gives each sampler's default grid and
+  :func:`sample` builds it and runs the sampler in one call. One network evaluation per grid time.
 * ``denoiser(x, t, cond) -> Prediction(x0, eps)`` (see ``model.diffusion.ModelDenoiser``,
-  ``CFGDenoiser``); ``t`` is a (B,) float tensor of continuous times in (0, 1].
+  ``CFGDenoiser``); ``t`` is a (B,) float tensor.
 * ``x`` is the starting noise at t = 1 (any shape, batch first), e.g. from :func:`prior_noise`.
 * ``cond`` is computed once outside the loop (encode each galaxy once) and passed unchanged.
-* ``steps`` network evaluations; ``callback`` is called after each with a dict
-  ``{"i", "steps", "t", "sigma", "x", "x0_pred"}``; ``generator`` seeds ancestral noise.
+* ``callback`` is called after each evaluation with ``{"i", "steps", "t", "sigma", "x", "x0_pred"}``;
+  ``generator`` seeds ancestral noise.
 * The last step always returns the denoiser's x0 estimate at the smallest noise level, so the
   output carries no leftover noise.
 """
@@ -23,7 +28,7 @@ import torch
 from model.diffusion import DiscreteSchedule
 from model.errors import BadInputError
 
-DEFAULT_STEPS = {"ddpm": None, "ddim": 50, "dpmpp_2m": 20}
+DEFAULT_STEPS = {"ddpm": None, "ddim": 50, "dpmpp_2m": 20}  # None: every step of the schedule (T)
 
 
 def prior_noise(n: int, shape: tuple[int, ...], generator=None, device=None, dtype=torch.float32) -> torch.Tensor:
@@ -33,16 +38,28 @@ def prior_noise(n: int, shape: tuple[int, ...], generator=None, device=None, dty
     return torch.randn((int(n), *shape), generator=generator, device=device, dtype=dtype)
 
 
-def _check(x: torch.Tensor, schedule: DiscreteSchedule, steps, max_steps: int | None) -> int:
+def _check_x(x: torch.Tensor) -> None:
     if not isinstance(x, torch.Tensor) or x.ndim < 1 or x.shape[0] == 0:
         raise BadInputError(f"x: need a non-empty batch of starting noise, got shape {tuple(getattr(x, 'shape', ()))}")
     if not x.is_floating_point():
         raise BadInputError(f"x: starting noise must be floating point, got {x.dtype}")
-    if isinstance(steps, bool) or int(steps) != steps or steps <= 0:
+
+
+def _check_steps(steps, max_steps: int | None = None) -> int:
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps <= 0:
         raise BadInputError(f"steps: must be a positive integer, got {steps}")
     if max_steps is not None and steps > max_steps:
         raise BadInputError(f"steps: {steps} exceeds the schedule's T = {max_steps}")
     return int(steps)
+
+
+def _check_ts(ts) -> torch.Tensor:
+    ts = torch.as_tensor(ts, dtype=torch.float64).cpu()
+    if ts.ndim != 1 or len(ts) == 0 or not torch.isfinite(ts).all() or (ts <= 0).any() or (ts > 1).any():
+        raise BadInputError("ts: the time grid must be a non-empty 1-D array of times in (0, 1]")
+    if len(ts) > 1 and not (ts[1:] < ts[:-1]).all():
+        raise BadInputError("ts: the time grid must decrease strictly (from t = 1 towards 0)")
+    return ts
 
 
 def respaced_indices(T: int, steps: int) -> np.ndarray:
@@ -50,13 +67,28 @@ def respaced_indices(T: int, steps: int) -> np.ndarray:
     return np.unique(np.round(np.linspace(T - 1, 0, steps)).astype(int))[::-1].copy()
 
 
-def _respaced(schedule: DiscreteSchedule, steps: int):
-    """Yield (k, t, ᾱ_t, ᾱ_prev, last) along ``steps`` respaced indices, T−1 down to 0 (ᾱ_prev = 1 at the end)."""
-    idx = respaced_indices(schedule.T, steps)
-    ab = schedule.alphas_cumprod[idx].tolist()
-    ab_prev = ab[1:] + [1.0]
-    for k, i in enumerate(idx):
-        yield k, schedule.t_of_index(int(i)).item(), ab[k], ab_prev[k], k == len(idx) - 1
+def respaced_times(schedule: DiscreteSchedule, steps: int | None = None) -> torch.Tensor:
+    """Times of ``steps`` of the schedule's own discrete steps (all T by default), T−1 down to 0."""
+    steps = _check_steps(schedule.T if steps is None else steps, schedule.T)
+    return schedule.t_of_index(torch.as_tensor(respaced_indices(schedule.T, steps)))
+
+
+def logsnr_times(schedule: DiscreteSchedule, steps: int) -> torch.Tensor:
+    """Times from t = 1 to t = 1/T uniform in λ = log(α/σ) (Lu et al. 2022, 'logSNR' spacing)."""
+    steps = _check_steps(steps)
+    t_max, t_min = 1.0, schedule.t_of_index(0).item()
+    if steps == 1:
+        return torch.tensor([t_max], dtype=torch.float64)
+    lam = torch.linspace(schedule.lambda_(t_max).item(), schedule.lambda_(t_min).item(), steps, dtype=torch.float64)
+    ts = schedule.t_of_lambda(lam)
+    ts[0], ts[-1] = t_max, t_min
+    return ts
+
+
+def uniform_times(schedule: DiscreteSchedule, steps: int) -> torch.Tensor:
+    """Times from t = 1 to t = 1/T uniform in t."""
+    steps = _check_steps(steps)
+    return torch.linspace(1.0, schedule.t_of_index(0).item(), steps, dtype=torch.float64)
 
 
 def _times(x: torch.Tensor, t: float) -> torch.Tensor:
@@ -72,19 +104,29 @@ def _noise(x: torch.Tensor, generator) -> torch.Tensor:
     return torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
 
 
-@torch.no_grad()
-def ddpm(denoiser: Callable, x: torch.Tensor, schedule: DiscreteSchedule, cond=None, steps: int | None = None,
-         callback=None, generator=None, variance: str = "large") -> torch.Tensor:
-    """Ancestral sampling (Ho et al. 2020 Alg. 2); steps < T respaced (Nichol & Dhariwal 2021 §4).
+def _walk(schedule: DiscreteSchedule, ts: torch.Tensor):
+    """Yield (k, t, ᾱ_t, ᾱ_next, last) along the grid (ᾱ_next = 1 after the last time: clean data)."""
+    ab = schedule.alpha_bar(ts).tolist()
+    ab_next = ab[1:] + [1.0]
+    for k, t in enumerate(ts.tolist()):
+        yield k, t, ab[k], ab_next[k], k == len(ab) - 1
 
-    With steps = T (the default) this is the paper's 250-step sampler. ``variance`` is Ho et
-    al.'s σ_t² = β_t ("large", default: keeps the sample spread, see tests/test_sampling.py)
+
+@torch.no_grad()
+def ddpm(denoiser: Callable, x: torch.Tensor, schedule: DiscreteSchedule, ts, cond=None, callback=None,
+         generator=None, variance: str = "large") -> torch.Tensor:
+    """Ancestral sampling (Ho et al. 2020 Alg. 2) along ``ts``; a grid coarser than the schedule is the
+    respaced process of Nichol & Dhariwal (2021 §4).
+
+    On :func:`respaced_times` with all T steps this is the paper's 250-step sampler. ``variance`` is
+    Ho et al.'s σ_t² = β_t ("large", default: keeps the sample spread, see tests/test_sampling.py)
     or the posterior β̃_t ("small", which narrows tight distributions at T = 250).
     """
     if variance not in ("large", "small"):
         raise BadInputError(f"variance {variance!r}: unknown; known: large, small")
-    steps = _check(x, schedule, schedule.T if steps is None else steps, schedule.T)
-    for k, t, ab, ab_prev, last in _respaced(schedule, steps):
+    _check_x(x)
+    ts = _check_ts(ts)
+    for k, t, ab, ab_prev, last in _walk(schedule, ts):
         pred = denoiser(x, _times(x, t), cond)
         beta = 1.0 - ab / ab_prev
         c0 = math.sqrt(ab_prev) * beta / (1.0 - ab)
@@ -93,46 +135,33 @@ def ddpm(denoiser: Callable, x: torch.Tensor, schedule: DiscreteSchedule, cond=N
         var = beta if variance == "large" else beta * (1.0 - ab_prev) / (1.0 - ab)
         if not last:
             x = x + math.sqrt(var) * _noise(x, generator)
-        _report(callback, k, steps, t, math.sqrt(1.0 - ab), x, pred.x0)
+        _report(callback, k, len(ts), t, math.sqrt(1.0 - ab), x, pred.x0)
     return x
 
 
 @torch.no_grad()
-def ddim(denoiser: Callable, x: torch.Tensor, schedule: DiscreteSchedule, cond=None, steps: int | None = None,
-         callback=None, generator=None, eta: float = 0.0) -> torch.Tensor:
-    """DDIM (Song et al. 2021 eq. 12): deterministic for η = 0, ancestral-like for η = 1."""
-    steps = _check(x, schedule, DEFAULT_STEPS["ddim"] if steps is None else steps, schedule.T)
-    for k, t, ab, ab_prev, _ in _respaced(schedule, steps):
+def ddim(denoiser: Callable, x: torch.Tensor, schedule: DiscreteSchedule, ts, cond=None, callback=None,
+         generator=None, eta: float = 0.0) -> torch.Tensor:
+    """DDIM (Song et al. 2021 eq. 12) along ``ts``: deterministic for η = 0, ancestral-like for η = 1."""
+    _check_x(x)
+    ts = _check_ts(ts)
+    for k, t, ab, ab_prev, _ in _walk(schedule, ts):
         pred = denoiser(x, _times(x, t), cond)
         c = eta * math.sqrt((1 - ab_prev) / (1 - ab) * (1 - ab / ab_prev))
         x = math.sqrt(ab_prev) * pred.x0 + math.sqrt(max(1 - ab_prev - c * c, 0.0)) * pred.eps
         if c > 0:
             x = x + c * _noise(x, generator)
-        _report(callback, k, steps, t, math.sqrt(1.0 - ab), x, pred.x0)
+        _report(callback, k, len(ts), t, math.sqrt(1.0 - ab), x, pred.x0)
     return x
 
 
-def solver_times(schedule: DiscreteSchedule, steps: int, spacing: str = "logsnr") -> torch.Tensor:
-    """Times from t = 1 to t = 1/T uniform in λ (Lu et al. 2022, 'logSNR'), or uniform in t ('time')."""
-    t_max, t_min = 1.0, schedule.t_of_index(0).item()
-    if steps == 1:
-        return torch.tensor([t_max], dtype=torch.float64)
-    if spacing == "logsnr":
-        lam = torch.linspace(schedule.lambda_(t_max).item(), schedule.lambda_(t_min).item(), steps, dtype=torch.float64)
-        ts = schedule.t_of_lambda(lam)
-        ts[0], ts[-1] = t_max, t_min
-        return ts
-    if spacing == "time":
-        return torch.linspace(t_max, t_min, steps, dtype=torch.float64)
-    raise BadInputError(f"spacing {spacing!r}: unknown; known: logsnr, time")
-
-
 @torch.no_grad()
-def dpmpp_2m(denoiser: Callable, x: torch.Tensor, schedule: DiscreteSchedule, cond=None, steps: int | None = None,
-             callback=None, generator=None, spacing: str = "logsnr") -> torch.Tensor:
-    """DPM-Solver++(2M), multistep second order in data prediction (Lu et al. 2022b Alg. 2)."""
-    steps = _check(x, schedule, DEFAULT_STEPS["dpmpp_2m"] if steps is None else steps, None)
-    ts = solver_times(schedule, steps, spacing)
+def dpmpp_2m(denoiser: Callable, x: torch.Tensor, schedule: DiscreteSchedule, ts, cond=None, callback=None,
+             generator=None) -> torch.Tensor:
+    """DPM-Solver++(2M) along ``ts``, multistep second order in data prediction (Lu et al. 2022b Alg. 2)."""
+    _check_x(x)
+    ts = _check_ts(ts)
+    steps = len(ts)
     alpha, sigma = schedule.alpha_sigma(ts)
     lam = schedule.lambda_(ts)
     x0_prev, h_prev = None, None
@@ -154,14 +183,40 @@ def dpmpp_2m(denoiser: Callable, x: torch.Tensor, schedule: DiscreteSchedule, co
 
 
 SAMPLERS = {"ddpm": ddpm, "ddim": ddim, "dpmpp_2m": dpmpp_2m}
+GRIDS = {"respaced": respaced_times, "logsnr": logsnr_times, "uniform": uniform_times}
+DEFAULT_GRID = {"ddpm": "respaced", "ddim": "respaced", "dpmpp_2m": "logsnr"}
 _ALIASES = {"ancestral": "ddpm", "dpm++2m": "dpmpp_2m", "dpm-solver++": "dpmpp_2m", "dpmsolver++": "dpmpp_2m"}
 
 
-def get_sampler(name: str) -> Callable:
-    """The sampler called ``name`` (ddpm/ancestral, ddim, dpmpp_2m); BadInputError listing known names otherwise."""
+def sampler_name(name: str) -> str:
+    """The canonical name of sampler ``name`` (aliases resolved); BadInputError listing known names otherwise."""
     key = str(name).strip().lower()
     key = _ALIASES.get(key, key)
     if key not in SAMPLERS:
         raise BadInputError(f"sampler {name!r}: unknown; known: {', '.join(sorted(SAMPLERS))} "
                             f"(aliases: {', '.join(sorted(_ALIASES))})")
-    return SAMPLERS[key]
+    return key
+
+
+def get_sampler(name: str) -> Callable:
+    """The sampler called ``name`` (ddpm/ancestral, ddim, dpmpp_2m)."""
+    return SAMPLERS[sampler_name(name)]
+
+
+def time_grid(name: str, schedule: DiscreteSchedule, steps: int | None = None, grid: str | None = None) -> torch.Tensor:
+    """The time grid of ``steps`` evaluations sampler ``name`` walks by default (or the named ``grid``)."""
+    key = sampler_name(name)
+    grid = grid or DEFAULT_GRID[key]
+    if grid not in GRIDS:
+        raise BadInputError(f"grid {grid!r}: unknown; known: {', '.join(sorted(GRIDS))}")
+    steps = DEFAULT_STEPS[key] if steps is None else steps
+    if steps is None and grid != "respaced":
+        raise BadInputError(f"steps: sampler {key!r} on the {grid!r} grid needs a number of steps")
+    return GRIDS[grid](schedule, steps) if steps is not None else respaced_times(schedule)
+
+
+def sample(name: str, denoiser: Callable, x: torch.Tensor, schedule: DiscreteSchedule, cond=None,
+           steps: int | None = None, callback=None, generator=None, **options) -> torch.Tensor:
+    """Run sampler ``name`` on its default time grid of ``steps`` evaluations (:func:`time_grid`)."""
+    return get_sampler(name)(denoiser, x, schedule, time_grid(name, schedule, steps), cond, callback=callback,
+                             generator=generator, **options)

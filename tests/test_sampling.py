@@ -6,7 +6,8 @@ import torch
 from model.diffusion import CosineSchedule, ModelDenoiser, X0Denoiser, diffusion_loss, drop_condition
 from model.errors import BadInputError
 from model.nets import Cond, LatentDenoiser
-from model.sampling import SAMPLERS, ddim, ddpm, dpmpp_2m, get_sampler, prior_noise, respaced_indices
+from model.sampling import (SAMPLERS, ddim, ddpm, dpmpp_2m, get_sampler, logsnr_times, prior_noise, respaced_indices,
+                            respaced_times, sample, time_grid, uniform_times)
 
 SCHED = CosineSchedule(T=250)
 # (sampler, steps, tolerance on std ratios): the paper's 250-step ancestral sampler and the fast solvers
@@ -42,8 +43,8 @@ def mixture_denoiser(w, mu, sd):
 def test_gaussian_mean_and_std(name, steps, tol):
     mu, sd = torch.tensor([1.0, -2.0, 0.0]), torch.tensor([0.5, 1.5, 0.3])
     g = torch.Generator().manual_seed(0)
-    x = get_sampler(name)(gaussian_denoiser(mu, sd), prior_noise(20000, (3,), generator=g), SCHED, None, steps,
-                          generator=g)
+    x = sample(name, gaussian_denoiser(mu, sd), prior_noise(20000, (3,), generator=g), SCHED, None, steps,
+               generator=g)
     assert torch.allclose(x.mean(0), mu, atol=4 * 1.5 / 20000 ** 0.5)
     assert torch.allclose(x.std(0) / sd, torch.ones(3), atol=tol)
 
@@ -52,8 +53,8 @@ def test_gaussian_mean_and_std(name, steps, tol):
 def test_two_component_mixture(name, steps, tol):
     w, mu, sd = torch.tensor([0.3, 0.7]), torch.tensor([-1.0, 1.5]), torch.tensor([0.3, 0.15])
     g = torch.Generator().manual_seed(0)
-    x = get_sampler(name)(mixture_denoiser(w, mu, sd), prior_noise(6000, (2,), generator=g), SCHED, None, steps,
-                          generator=g).flatten()
+    x = sample(name, mixture_denoiser(w, mu, sd), prior_noise(6000, (2,), generator=g), SCHED, None, steps,
+               generator=g).flatten()
     low = x < 0.25
     assert abs(low.float().mean().item() - 0.3) < 0.02  # mode weights
     assert abs(x[low].mean().item() + 1.0) < 0.05 and abs(x[~low].mean().item() - 1.5) < 0.05
@@ -64,7 +65,7 @@ def test_two_component_mixture(name, steps, tol):
 def test_any_shape_spectra_batch():
     mu, sd = torch.tensor(0.5), torch.tensor(0.4)
     g = torch.Generator().manual_seed(0)
-    x = ddim(gaussian_denoiser(mu, sd), prior_noise(400, (1, 64), generator=g), SCHED, None, 25)
+    x = ddim(gaussian_denoiser(mu, sd), prior_noise(400, (1, 64), generator=g), SCHED, respaced_times(SCHED, 25))
     assert x.shape == (400, 1, 64)
     assert abs(x.mean().item() - 0.5) < 0.02 and abs(x.std().item() - 0.4) < 0.03
 
@@ -73,15 +74,15 @@ def test_any_shape_spectra_batch():
 def test_callback_called_once_per_step(name):
     seen = []
     g = torch.Generator().manual_seed(0)
-    get_sampler(name)(gaussian_denoiser(torch.tensor(0.0), torch.tensor(1.0)), prior_noise(3, (2,), generator=g),
-                      SCHED, None, 7, callback=seen.append, generator=g)
+    sample(name, gaussian_denoiser(torch.tensor(0.0), torch.tensor(1.0)), prior_noise(3, (2,), generator=g),
+           SCHED, None, 7, callback=seen.append, generator=g)
     assert [d["i"] for d in seen] == list(range(7))
     assert all(d["steps"] == 7 and d["x"].shape == (3, 2) and d["x0_pred"].shape == (3, 2) for d in seen)
     ts = [d["t"] for d in seen]
     assert ts[0] == pytest.approx(1.0) and ts[-1] == pytest.approx(1 / 250) and ts == sorted(ts, reverse=True)
     one = []  # a single step starts from pure noise (t = 1) and returns its x0 estimate
-    get_sampler(name)(gaussian_denoiser(torch.tensor(0.0), torch.tensor(1.0)), torch.randn(3, 2), SCHED, None, 1,
-                      callback=one.append, generator=g)
+    sample(name, gaussian_denoiser(torch.tensor(0.0), torch.tensor(1.0)), torch.randn(3, 2), SCHED, None, 1,
+           callback=one.append, generator=g)
     assert len(one) == 1 and one[0]["t"] == pytest.approx(1.0) and torch.equal(one[0]["x"], one[0]["x0_pred"])
 
 
@@ -91,7 +92,7 @@ def test_ddpm_full_uses_every_training_time():
     def fn(x, t, cond):
         ts.append(t[0].item())
         return torch.zeros_like(x)
-    ddpm(X0Denoiser(fn, SCHED), torch.randn(2, 2), SCHED, None)
+    ddpm(X0Denoiser(fn, SCHED), torch.randn(2, 2), SCHED, respaced_times(SCHED))
     assert len(ts) == 250
     assert torch.allclose(torch.tensor(ts), torch.arange(250, 0, -1) / 250.0)
     assert list(respaced_indices(250, 250)) == list(range(249, -1, -1))
@@ -102,16 +103,17 @@ def test_ddpm_full_uses_every_training_time():
 def test_generator_determinism():
     den = mixture_denoiser(torch.tensor([0.5, 0.5]), torch.tensor([-1.0, 1.0]), torch.tensor([0.2, 0.2]))
 
-    def run(seed, sampler=ddpm):
+    def run(seed, name="ddpm"):
         g = torch.Generator().manual_seed(seed)
-        return sampler(den, prior_noise(50, (4,), generator=g), SCHED, None, 30, generator=g)
+        return sample(name, den, prior_noise(50, (4,), generator=g), SCHED, None, 30, generator=g)
     assert torch.equal(run(3), run(3))
     assert not torch.allclose(run(3), run(4))
-    assert torch.equal(run(3, dpmpp_2m), run(3, dpmpp_2m))
+    assert torch.equal(run(3, "dpmpp_2m"), run(3, "dpmpp_2m"))
     x = prior_noise(5, (4,), generator=torch.Generator().manual_seed(0))
     # ancestral noise comes only from the generator: the same start with another seed diverges
-    a = ddpm(den, x, SCHED, None, 30, generator=torch.Generator().manual_seed(1))
-    b = ddpm(den, x, SCHED, None, 30, generator=torch.Generator().manual_seed(2))
+    ts = respaced_times(SCHED, 30)
+    a = ddpm(den, x, SCHED, ts, generator=torch.Generator().manual_seed(1))
+    b = ddpm(den, x, SCHED, ts, generator=torch.Generator().manual_seed(2))
     assert not torch.allclose(a, b)
 
 
@@ -124,14 +126,32 @@ def test_bad_arguments_are_clear_errors():
         with pytest.raises(BadInputError, match="n: number of samples"):
             prior_noise(n, (2,))
     for steps in (0, -1, 2.5, True):
-        with pytest.raises(BadInputError, match="steps"):
-            ddim(den, torch.randn(2, 2), SCHED, None, steps)
+        for grid in (respaced_times, logsnr_times, uniform_times):
+            with pytest.raises(BadInputError, match="steps"):
+                grid(SCHED, steps)
     with pytest.raises(BadInputError, match="exceeds the schedule's T = 250"):
-        ddpm(den, torch.randn(2, 2), SCHED, None, 251)
+        sample("ddpm", den, torch.randn(2, 2), SCHED, None, 251)
     with pytest.raises(BadInputError, match="non-empty batch"):
-        dpmpp_2m(den, torch.randn(0, 2), SCHED, None, 5)
-    with pytest.raises(BadInputError, match="spacing"):
-        dpmpp_2m(den, torch.randn(2, 2), SCHED, None, 5, spacing="karras")
+        dpmpp_2m(den, torch.randn(0, 2), SCHED, logsnr_times(SCHED, 5))
+    with pytest.raises(BadInputError, match="grid 'karras': unknown"):
+        time_grid("dpmpp_2m", SCHED, 5, grid="karras")
+    for ts in ([], [0.5, 0.7], [1.0, 0.0], [[1.0, 0.5]], [1.0, float("nan")]):
+        with pytest.raises(BadInputError, match="ts: the time grid"):
+            ddim(den, torch.randn(2, 2), SCHED, torch.tensor(ts))
+
+
+def test_grids_are_the_samplers_defaults():
+    """ddpm/ddim walk the schedule's own (respaced) steps, DPM-Solver++ a log-SNR-uniform grid; a sampler
+    run on another grid follows it exactly."""
+    assert torch.equal(time_grid("ddpm", SCHED), torch.arange(250, 0, -1, dtype=torch.float64) / 250)
+    assert torch.equal(time_grid("ddim", SCHED, 10), respaced_times(SCHED, 10))
+    lam = SCHED.lambda_(time_grid("dpmpp_2m", SCHED, 12))
+    assert torch.allclose(lam.diff(), lam.diff()[0].expand(11), rtol=1e-6)
+    seen = []
+    ts = uniform_times(SCHED, 6)
+    ddim(gaussian_denoiser(torch.tensor(0.0), torch.tensor(1.0)), torch.randn(2, 2), SCHED, ts,
+         callback=lambda d: seen.append(d["t"]))
+    assert seen == pytest.approx(ts.tolist())
 
 
 @pytest.fixture(scope="module")
@@ -165,7 +185,7 @@ def test_fast_solvers_agree_with_ancestral_on_trained_model(toy_model):
     out = {}
     for name, steps, _ in RUNS:
         g = torch.Generator().manual_seed(1)
-        out[name] = get_sampler(name)(den, prior_noise(1000, (2,), generator=g), SCHED, cond, steps, generator=g)
+        out[name] = sample(name, den, prior_noise(1000, (2,), generator=g), SCHED, cond, steps, generator=g)
     ref = out["ddpm"]
     for k in (0, 1):
         r = ref[lbl == k]

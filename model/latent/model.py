@@ -23,7 +23,7 @@ from model.nets.conditioning import Cond
 from model.nets.image_encoder import ImageEncoder
 from model.nets.latent_denoiser import LatentDenoiser
 from model.ood import OODScored
-from model.sampling import get_sampler, prior_noise
+from model.sampling import prior_noise, sample
 
 DEFAULT_CONFIG = {
     "kind": "photospec-latent-v1",
@@ -132,8 +132,8 @@ class LatentSpectrumModel(OODScored, nn.Module):
         c = cond.repeat_interleave(n)
         x = prior_noise(c.batch, (self.x_dim,), generator=generator, device=c.pooled.device)
         den = ModelDenoiser(self.denoiser, self.schedule, self.cfg["prediction"])
-        fn = get_sampler(sampler or self.cfg["sampler"])
-        return fn(den, x, self.schedule, c, steps or self.cfg["steps"], callback=callback, generator=generator)
+        return sample(sampler or self.cfg["sampler"], den, x, self.schedule, c, steps or self.cfg["steps"],
+                      callback=callback, generator=generator)
 
     @torch.no_grad()
     def decode(self, x: torch.Tensor):

@@ -31,7 +31,7 @@ from model.nets.contrastive import ImageEmbedder, SpectrumEmbedder
 from model.nets.image_encoder import ImageEncoder
 from model.nets.unet1d import UNet1d
 from model.ood import OODScored
-from model.sampling import get_sampler, prior_noise
+from model.sampling import prior_noise, sample
 
 FLUX_SCALE = 0.5  # x = (normalised flux − 1) / FLUX_SCALE puts the continuum in about [−1.5, 1]
 
@@ -165,9 +165,8 @@ class PaperSpectrumModel(OODScored, nn.Module):
         scale = self.cfg["guidance"] if guidance is None else guidance
         if scale != 1.0:
             den = CFGDenoiser(den, self.unet.null_cond, scale)
-        fn = get_sampler(sampler or self.cfg["sampler"])
-        return self.from_x(fn(den, x, self.schedule, c, steps or self.cfg["steps"], callback=callback,
-                              generator=generator))
+        return self.from_x(sample(sampler or self.cfg["sampler"], den, x, self.schedule, c,
+                                  steps or self.cfg["steps"], callback=callback, generator=generator))
 
     @torch.no_grad()
     def draw(self, cond: Cond, images_scaled: torch.Tensor, n: int, steps: int | None = None,
