@@ -138,7 +138,7 @@ def main() -> int:
     t_load = time.perf_counter() - t0
     imgs = test_images(Path(a.mock), a.batch_galaxies)
     img = imgs[0]
-    print(f"model {p.name} ({Path(a.checkpoint).name}, {p.model.cfg['sampler']} {p.model.cfg['steps']} steps), "
+    print(f"model {p.name} ({Path(a.checkpoint).name}, {p.model.config.sampler} {p.model.config.steps} steps), "
           f"device {p.device}, threads {a.threads}, load {t_load:.2f} s, torch {torch.__version__}")
     t16 = median_time(lambda: first_chunk(p, img, 16), a.repeats)
     t100 = median_time(lambda: p.sample(img, n=100, seed=1), a.repeats)
@@ -165,7 +165,7 @@ def main() -> int:
         q.sample(img, n=100, seed=1)
         t_q = time.perf_counter() - t0
         print(f"trained paper-method checkpoint {Path(a.paper_checkpoint).name} ({q.model.grid.n_pix} px, "
-              f"{q.model.cfg['sampler']} {q.model.cfg['steps']} steps): 100 spectra in {t_q:.1f} s, measured; "
+              f"{q.model.config.sampler} {q.model.config.steps} steps): 100 spectra in {t_q:.1f} s, measured; "
               f"ratio to ours {t_q / t100:,.0f}×")
     return 0
 

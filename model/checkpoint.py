@@ -20,7 +20,7 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
 import torch
 from safetensors import SafetensorError
@@ -181,7 +181,9 @@ def _module_names(path: Path, meta: dict) -> list[str]:
 
 
 def _kind(path: Path, config: dict, expected_kind: str | None) -> None:
-    kind = config.get("kind")
+    from model.config import canonical_kind
+
+    kind = canonical_kind(config.get("kind"))
     if expected_kind is not None and kind != expected_kind:
         raise BadInputError(f"{path}: checkpoint holds a {kind!r} model, expected {expected_kind!r}")
 
@@ -219,7 +221,7 @@ def _header_states(header: dict) -> dict[str, dict[str, torch.Tensor]]:
     return states
 
 
-def _build_on_meta(path: Path, factory: Callable[[dict], Mapping[str, nn.Module]], config: dict) -> dict[str, nn.Module]:
+def _build_on_meta(path: Path, factory: Callable[[Any], Mapping[str, nn.Module]], config) -> dict[str, nn.Module]:
     """The networks ``factory(config)`` describes, built on the ``meta`` device: shapes only, nothing allocated."""
     try:
         with torch.device("meta"):
@@ -247,26 +249,31 @@ def check_state_dict(path, name: str, module: nn.Module, state: Mapping[str, tor
                             f"checkpoint was trained with a different config")
 
 
-def build_from_checkpoint(path: str | os.PathLike, factory: Callable[[dict], Mapping[str, nn.Module]],
+def build_from_checkpoint(path: str | os.PathLike, factory: Callable[[Any], Mapping[str, nn.Module]],
                           expected_kind: str | None = None, device: str | torch.device = "cpu",
-                          limits: Mapping | None = None, required: tuple[str, ...] = ()
-                          ) -> tuple[dict[str, nn.Module], dict, dict[str, torch.Tensor]]:
-    """Build modules with ``factory(config)``, check and load their weights: (modules, config, extra tensors).
+                          parse: Callable[[dict], Any] | None = None
+                          ) -> tuple[dict[str, nn.Module], Any, dict[str, torch.Tensor]]:
+    """Build modules with ``factory(parse(config))``, check and load their weights: (modules, parsed config,
+    extra tensors).
 
-    Before any weight is read or any network allocated: the header is validated, the config
-    checked against ``limits`` (:func:`model.config_limits.check_config`), the networks built on
-    the ``meta`` device and their size bounded (:func:`model.config_limits.check_size`), and every
-    declared tensor's name and shape compared with them. Learned parameters must then be finite.
+    Before any weight is read or any network allocated: the header is validated, the config parsed
+    and every value checked (``parse``, e.g. :func:`model.config.parse_stored`; without it the raw
+    JSON config is passed on), the networks built on the ``meta`` device and their size bounded
+    (:func:`model.config_limits.check_size`), and every declared tensor's name and shape compared
+    with them. Learned parameters must then be finite.
     """
-    from model.config_limits import check_config, check_size
+    from model.config_limits import check_size
 
     path = Path(path)
     header = _read_header(path)
     config, meta = _metadata(path, header)
     _kind(path, config, expected_kind)
     _module_names(path, meta)
-    if limits is not None:
-        check_config(path, config, limits, required)
+    if parse is not None:
+        try:
+            config = parse(config)
+        except BadInputError as exc:
+            raise BadInputError(f"{path}: {exc}") from None
     planned = _build_on_meta(path, factory, config)
     check_size(path, sum(t.numel() for m in planned.values() for t in m.state_dict().values()))
     declared = _header_states(header)
@@ -277,7 +284,7 @@ def build_from_checkpoint(path: str | os.PathLike, factory: Callable[[dict], Map
                             f"{', '.join(sorted(declared)) or 'none'})")
     for name, module in planned.items():
         check_state_dict(path, name, module, declared[name])
-    states, config = load_checkpoint(path, expected_kind, device="cpu")
+    states, _ = load_checkpoint(path, expected_kind, device="cpu")
     extras = states.pop(EXTRA, {})
     for name, module in planned.items():
         for key, _ in module.named_parameters():

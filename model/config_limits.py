@@ -4,9 +4,10 @@ A checkpoint's config decides how large a network its loader builds, so it is un
 whatever its sha256 says (the hash is unkeyed: it catches damage, not edits). Loading checks,
 in order and before a byte of weights is read or allocated:
 
-1. every config value's type and range against the kind's table of :class:`Spec` (widths,
-   depths, heads, diffusion steps T, grid binning, ...; each model kind keeps its table beside
-   its defaults, ``CONFIG_LIMITS`` in :mod:`model.latent.model` and :mod:`model.paper.model`);
+1. every config value's type and range against its field's :class:`Spec` (widths, depths, heads,
+   diffusion steps T, grid binning, ...; each model kind's config dataclass, ``LatentConfig`` in
+   :mod:`model.latent.model` and ``PaperConfig`` in :mod:`model.paper.model`, read by
+   :meth:`model.config.Config.from_dict`);
 2. the size of the networks the config describes: they are built on PyTorch's ``meta`` device
    (shapes only, no memory), their parameters and buffers counted, and a model over
    :data:`MAX_PARAMETERS` refused (:func:`check_size`).
@@ -26,13 +27,15 @@ BYTES_PER_VALUE = 4  # float32
 
 @dataclass(frozen=True)
 class Spec:
-    """One config value: ``kind`` is int, float, bool, str, ints or floats (lists); bounds inclusive."""
+    """One config value: ``kind`` is int, float, bool, str, choice (one of ``options``), ints or floats
+    (lists); bounds inclusive."""
 
     kind: str
     lo: float = -math.inf
     hi: float = math.inf
     min_len: int = 0
     max_len: int = 8
+    options: tuple = ()
 
     def check(self, where: str, value: Any) -> None:
         if self.kind in ("ints", "floats"):
@@ -43,9 +46,12 @@ class Spec:
         elif self.kind == "bool":
             if not isinstance(value, bool):
                 raise _bad(where, value, "true or false")
-        elif self.kind == "str":
-            if not isinstance(value, str) or not 0 < len(value) <= 64:
-                raise _bad(where, value, "a short string")
+        elif self.kind == "choice":
+            if not isinstance(value, str) or value not in self.options:
+                raise _bad(where, value, f"one of {', '.join(self.options)}")
+        elif self.kind in ("str", "text"):
+            if not isinstance(value, str) or not (self.kind == "text" or value) or len(value) > 64:
+                raise _bad(where, value, "a short string" + (" (may be empty)" if self.kind == "text" else ""))
         else:
             _scalar(self.kind, self.lo, self.hi, where, value)
 
@@ -58,7 +64,11 @@ def _bad(where: str, value: Any, want: str) -> BadInputError:
 def _scalar(kind: str, lo: float, hi: float, where: str, v: Any) -> None:
     ok = not isinstance(v, bool) and (isinstance(v, int) if kind == "int" else isinstance(v, (int, float)))
     if not ok or not (math.isfinite(v) and lo <= v <= hi):
-        raise _bad(where, v, f"{'an integer' if kind == 'int' else 'a number'} in [{lo:g}, {hi:g}]")
+        raise _bad(where, v, f"{'an integer' if kind == 'int' else 'a number'} in [{_num(lo)}, {_num(hi)}]")
+
+
+def _num(v: float) -> str:
+    return f"{int(v)}" if math.isfinite(v) and float(v).is_integer() and abs(v) >= 1 else f"{v:g}"
 
 
 def integer(lo: int, hi: int) -> Spec:
@@ -77,42 +87,23 @@ def numbers(lo: float, hi: float, n: int) -> Spec:
     return Spec("floats", lo, hi, n, n)
 
 
-BOOL, STR = Spec("bool"), Spec("str")
-ANY = None  # free-form JSON (e.g. the training run's ``extra`` notes)
+BOOL, STR, STR_OR_EMPTY = Spec("bool"), Spec("str"), Spec("text")
 
 # the image standardisation every model kind carries (model.data.preprocess.ImageScaling)
 IMAGE_SCALING = {"soft": numbers(1e-9, 1e9, 5), "mean": numbers(-1e6, 1e6, 5), "std": numbers(1e-12, 1e9, 5)}
-SCHEDULE = {"kind": STR, "T": integer(2, 100_000), "s": number(0, 1), "max_beta": number(0, 1),
-            "beta_start": number(0, 1), "beta_end": number(0, 1)}
 
 
-def check_config(path, config: Any, limits: Mapping[str, Any], required: tuple[str, ...] = ()) -> dict:
-    """``config`` checked against ``limits`` (nested dicts of :class:`Spec`); BadInputError naming ``path``."""
-    if not isinstance(config, dict):
-        raise BadInputError(f"{path}: model config is a JSON {type(config).__name__}, not an object")
-    missing = [k for k in required if k not in config]
-    if missing:
-        raise BadInputError(f"{path}: model config lacks {', '.join(repr(k) for k in missing)} "
-                            f"(not written by this code, or edited)")
-    try:
-        _walk("", config, limits)
-    except BadInputError as exc:
-        raise BadInputError(f"{path}: {exc}") from None
-    return config
-
-
-def _walk(prefix: str, config: dict, limits: Mapping[str, Any]) -> None:
+def check_values(prefix: str, config: dict, limits: Mapping[str, Any]) -> None:
+    """Every value of ``config`` (keys named ``prefix + key``) checked against ``limits``; unknown keys refused."""
     for key, value in config.items():
         where = f"{prefix}{key}"
         if key not in limits:
             raise BadInputError(f"config {where}: unknown key (known: {', '.join(sorted(limits))})")
         spec = limits[key]
-        if spec is ANY:
-            continue
         if isinstance(spec, Mapping):
             if not isinstance(value, dict):
                 raise _bad(where, value, "an object")
-            _walk(f"{where}.", value, spec)
+            check_values(f"{where}.", value, spec)
         else:
             spec.check(where, value)
 

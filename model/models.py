@@ -1,8 +1,8 @@
-"""The model kinds a checkpoint can hold, and loading any of them by the kind in its metadata.
+"""The model kinds a checkpoint can hold, and loading any of them by the kind in its config.
 
 Every kind offers the Predictor the same interface: ``image_scaling``, ``encode_images``,
-``ood_score``/``ood_threshold``, ``image_embedding``, ``wavelength``, ``cfg`` (with
-``sampler``/``steps``) and ``draw(cond, images_scaled, n, steps, generator, callback)``.
+``ood_score``/``ood_threshold``, ``image_embedding``, ``wavelength``, ``config`` (with
+``kind``/``sampler``/``steps``) and ``draw(cond, images_scaled, n, steps, generator, callback)``.
 """
 
 from __future__ import annotations
@@ -11,11 +11,12 @@ import importlib
 from pathlib import Path
 
 from model.checkpoint import read_metadata
+from model.config import canonical_kind
 from model.errors import BadInputError
 
 LOADERS = {
-    "photospec-latent-v1": "model.latent.train",  # the fast default (latent diffusion)
-    "photospec-paper-v1": "model.paper.train",  # the paper's method (pixel-space U-Net)
+    "latent": "model.latent.train",  # the fast default (latent diffusion)
+    "paper": "model.paper.train",  # the paper's method (pixel-space U-Net)
 }
 
 
@@ -23,7 +24,7 @@ def load_any(path: str | Path):
     """(model, extra) from a checkpoint of any known kind; never unpickles."""
     path = Path(path)
     config, _ = read_metadata(path)
-    kind = config.get("kind")
+    kind = canonical_kind(config.get("kind"))
     if kind not in LOADERS:
-        raise BadInputError(f"{path}: unknown model kind {kind!r}; known: {', '.join(LOADERS)}")
+        raise BadInputError(f"{path}: unknown model kind {config.get('kind')!r}; known: {', '.join(LOADERS)}")
     return importlib.import_module(LOADERS[kind]).load_model(path)

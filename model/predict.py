@@ -80,7 +80,7 @@ class Predictor:
         self.checkpoint = path
         self.checkpoint_sha256 = sha256_file(path)
         self.wavelength = self.model.wavelength
-        self.name = self.model.cfg["kind"]
+        self.name = self.model.config.kind
         self._lock = threading.Lock()
 
     @torch.no_grad()
@@ -104,7 +104,7 @@ class Predictor:
     def _meta(self, seed: int, steps) -> dict:
         return {"model": self.name, "checkpoint": self.checkpoint.name,
                 "checkpoint_sha256": self.checkpoint_sha256, "seed": int(seed),
-                "steps": int(steps or self.model.cfg["steps"]), "sampler": self.model.cfg["sampler"]}
+                "steps": int(steps or self.model.config.steps), "sampler": self.model.config.sampler}
 
     @staticmethod
     def _check_n(n) -> int:

@@ -6,9 +6,8 @@ import json
 import tomllib
 from pathlib import Path
 
+from model.config import KINDS
 from model.errors import BadInputError
-
-KINDS = ("latent", "paper")
 
 
 def register(sub) -> None:
@@ -22,26 +21,29 @@ def register(sub) -> None:
     p.set_defaults(func=_run)
 
 
-def _train_config(path: Path, cfg: dict):
-    """The kind's validated training config (hyper-parameters + model section)."""
-    if cfg["kind"] == "latent":
-        from model.latent.model import DEFAULT_CONFIG
+def recipe_class(kind: str):
+    """The recipe config dataclass of model ``kind`` (its ``[train]`` table, with ``[model]`` as ``model``)."""
+    if kind == "latent":
         from model.latent.train import TrainConfig
 
-        bad_model = set(cfg.get("model", {})) - set(DEFAULT_CONFIG)
-        if bad_model:
-            raise BadInputError(f"{path}: unknown [model] keys {sorted(bad_model)}")
-        return TrainConfig.from_dict({**cfg.get("train", {}), "model": cfg.get("model", {})})
-    from model.paper.model import PaperSpectrumModel
+        return TrainConfig
     from model.paper.train import PaperTrainConfig
 
-    tc = PaperTrainConfig.from_dict({**cfg.get("train", {}), "model": cfg.get("model", {})})
-    PaperSpectrumModel(tc.model)  # builds the networks once: a bad [model] section fails here
-    return tc
+    return PaperTrainConfig
+
+
+def model_class(kind: str):
+    if kind == "latent":
+        from model.latent.model import LatentSpectrumModel
+
+        return LatentSpectrumModel
+    from model.paper.model import PaperSpectrumModel
+
+    return PaperSpectrumModel
 
 
 def read_config(path: str | Path) -> dict:
-    """Parse and validate a training config; errors name the file and the problem."""
+    """``{"kind", "train_config"}`` from a TOML/JSON recipe, every value checked; errors name the file and the problem."""
     path = Path(path)
     if not path.is_file():
         raise BadInputError(f"{path}: config file not found")
@@ -55,14 +57,23 @@ def read_config(path: str | Path) -> dict:
         raise BadInputError(f"{path}: unknown top-level keys {sorted(unknown)} (allowed: kind, train, model)")
     if cfg.get("kind") not in KINDS:
         raise BadInputError(f"{path}: kind must be one of {KINDS}, got {cfg.get('kind')!r}")
+    import torch
+
+    model = cfg.get("model", {})
+    if isinstance(model, dict):
+        model = {"kind": cfg["kind"], **model}
     try:
-        cfg["train_config"] = _train_config(path, cfg)
-    except (BadInputError, TypeError, ValueError) as exc:
+        recipe = recipe_class(cfg["kind"]).from_dict({**cfg.get("train", {}), "model": model})
+        with torch.device("meta"):  # builds the networks' shapes only: a [model] they cannot have fails here
+            model_class(cfg["kind"])(recipe.model)
+    except BadInputError as exc:
         raise BadInputError(f"{path}: {exc}") from None
-    return cfg
+    return {"kind": cfg["kind"], "train_config": recipe}
 
 
 def _run(args) -> int:
+    import torch
+
     from model.data.datasets import load_mock
 
     cfg = read_config(args.config)
@@ -73,10 +84,10 @@ def _run(args) -> int:
         data = load_mock(args.data, "train", limit=args.limit)
         val = None
     else:
-        from model.paper.model import PaperSpectrumModel
         from model.paper.train import train
 
-        grid = PaperSpectrumModel(tc.model).grid
+        with torch.device("meta"):
+            grid = model_class("paper")(tc.model).grid
         data = load_mock(args.data, "train", grid=grid, limit=args.limit)
         val = load_mock(args.data, "val", grid=grid, limit=256)
     print(f"training on {len(data)} galaxies from {args.data} ({data.dropped} unusable spectra dropped)")

@@ -166,7 +166,7 @@ def summarise(test, gen, ppxf, base: dict, base_spectra: dict, meta: dict, seed:
     return res
 
 
-PAPER_KIND = "photospec-paper-v1"
+PAPER_KIND = "paper"
 
 
 def criteria_issue(res: dict) -> int:

@@ -15,44 +15,52 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from model.config_limits import ANY, BOOL, IMAGE_SCALING, SCHEDULE, STR, integer, integers, number
+from dataclasses import dataclass
+
+from model.config import Config, ImageEncoderConfig, ScheduleConfig, choice, section, setting
+from model.config_limits import BOOL, integer, number
 from model.data.preprocess import ImageScaling
-from model.diffusion import CosineSchedule, ModelDenoiser
+from model.diffusion import ModelDenoiser
 from model.latent.autoencoder import SpectrumAutoencoder
 from model.nets.conditioning import Cond
 from model.nets.image_encoder import ImageEncoder
 from model.nets.latent_denoiser import LatentDenoiser
 from model.ood import OODScored
-from model.sampling import prior_noise, sample
+from model.sampling import SAMPLERS, prior_noise, sample
 
-DEFAULT_CONFIG = {
-    "kind": "photospec-latent-v1",
-    "autoencoder": {"latent_dim": 16, "width": 32, "hidden": 256},
-    "image_encoder": {"widths": [16, 32, 64, 128], "blocks": [1, 1, 1, 1], "cond_dim": 128, "norm": "batch"},
-    "denoiser": {"width": 256, "depth": 4, "cross_attn": True, "heads": 4},
-    "schedule": {"kind": "cosine", "T": 250},
-    "prediction": "v",
-    "embed_dim": 64,
-    "sampler": "dpmpp_2m",
-    "steps": 15,
-}
+@dataclass(frozen=True)
+class AutoencoderConfig(Config):
+    """The spectrum autoencoder (:class:`model.latent.autoencoder.SpectrumAutoencoder`)."""
 
-# what a checkpoint's config may hold (model.config_limits): types and ranges, checked before building
-CONFIG_LIMITS = {
-    "kind": STR,
-    "autoencoder": {"latent_dim": integer(1, 256), "width": integer(2, 1024), "hidden": integer(2, 16384)},
-    "image_encoder": {"widths": integers(1, 2048, 1, 5), "blocks": integers(1, 16, 1, 5), "cond_dim": integer(1, 4096),
-                      "norm": STR},
-    "denoiser": {"width": integer(1, 8192), "depth": integer(1, 64), "cross_attn": BOOL, "heads": integer(1, 64),
-                 "dropout": number(0, 1)},
-    "schedule": SCHEDULE,
-    "prediction": STR,
-    "embed_dim": integer(1, 4096),
-    "sampler": STR,
-    "steps": integer(1, 10_000),
-    "image_scaling": IMAGE_SCALING,
-    "extra": ANY,
-}
+    latent_dim: int = setting(16, integer(1, 256), "numbers in the latent code of a spectrum's shape")
+    width: int = setting(32, integer(2, 1024), "channels of the convolutional layers")
+    hidden: int = setting(256, integer(2, 16384), "width of the dense layers")
+
+
+@dataclass(frozen=True)
+class DenoiserConfig(Config):
+    """The residual-MLP latent denoiser (:class:`model.nets.latent_denoiser.LatentDenoiser`)."""
+
+    width: int = setting(256, integer(1, 8192), "hidden width")
+    depth: int = setting(4, integer(1, 64), "residual blocks")
+    cross_attn: bool = setting(True, BOOL, "cross-attention to the image tokens")
+    heads: int = setting(4, integer(1, 64), "attention heads")
+    dropout: float = setting(0.0, number(0, 1), "dropout in the residual blocks")
+
+
+@dataclass(frozen=True)
+class LatentConfig(Config):
+    """The default model kind, ``latent``: everything that decides its networks and its sampling."""
+
+    kind: str = setting("latent", choice("latent"), "model kind")
+    autoencoder: AutoencoderConfig = section(AutoencoderConfig)
+    image_encoder: ImageEncoderConfig = section(ImageEncoderConfig)
+    denoiser: DenoiserConfig = section(DenoiserConfig)
+    schedule: ScheduleConfig = section(ScheduleConfig)
+    prediction: str = setting("v", choice("v", "eps"), "what the denoiser predicts")
+    embed_dim: int = setting(64, integer(1, 4096), "contrastive embedding width")
+    sampler: str = setting("dpmpp_2m", choice(*SAMPLERS), "default sampler")
+    steps: int = setting(15, integer(1, 10_000), "default sampler steps")
 
 
 class LatentSpectrumModel(OODScored, nn.Module):
@@ -63,28 +71,24 @@ class LatentSpectrumModel(OODScored, nn.Module):
     (:mod:`model.ood`). :meth:`draw` is the interface every model kind offers the Predictor.
     """
 
-    def __init__(self, config: dict | None = None, image_scaling: ImageScaling | None = None):
+    def __init__(self, config: LatentConfig | dict | None = None, image_scaling: ImageScaling | None = None):
         super().__init__()
-        cfg = {**DEFAULT_CONFIG, **(config or {})}
-        self.cfg = cfg
+        cfg = LatentConfig.from_dict(config or {})
+        self.config = cfg
         self.image_scaling = image_scaling or ImageScaling()
-        self.autoencoder = SpectrumAutoencoder(**cfg["autoencoder"])
-        self.x_dim = cfg["autoencoder"]["latent_dim"] + 2  # + z + log10 norm
-        self.encoder = ImageEncoder(**cfg["image_encoder"])
-        cond_dim = cfg["image_encoder"]["cond_dim"]
+        self.autoencoder = SpectrumAutoencoder(**cfg.autoencoder.to_dict())
+        self.x_dim = cfg.autoencoder.latent_dim + 2  # + z + log10 norm
+        self.encoder = ImageEncoder(**cfg.image_encoder.kwargs())
+        cond_dim = cfg.image_encoder.cond_dim
         self.denoiser = LatentDenoiser(self.x_dim, cond_dim=cond_dim, n_tokens=self.encoder.n_tokens,
-                                       **cfg["denoiser"])
-        e = cfg["embed_dim"]
+                                       **cfg.denoiser.to_dict())
+        e = cfg.embed_dim
         self.image_head = nn.Sequential(nn.Linear(cond_dim, e), nn.SiLU(), nn.Linear(e, e))
         self.latent_head = nn.Sequential(nn.Linear(self.x_dim, e), nn.SiLU(), nn.Linear(e, e))
         self.register_buffer("x_mean", torch.zeros(self.x_dim))
         self.register_buffer("x_std", torch.ones(self.x_dim))
         self.register_ood_buffers(cond_dim)
-        self.schedule = CosineSchedule(**{k: v for k, v in cfg["schedule"].items() if k != "kind"})
-
-    def full_config(self) -> dict:
-        """Everything needed to rebuild this model (stored in the checkpoint metadata)."""
-        return {**self.cfg, "image_scaling": self.image_scaling.to_dict()}
+        self.schedule = cfg.schedule.build()
 
     # --- latent vector x = standardised (s, z, log10 norm) -------------------------------------
     def pack(self, s: torch.Tensor, z: torch.Tensor, log_norm: torch.Tensor) -> torch.Tensor:
@@ -131,8 +135,8 @@ class LatentSpectrumModel(OODScored, nn.Module):
         """n latent samples for each conditioned galaxy → (B·n, x_dim), galaxy-major."""
         c = cond.repeat_interleave(n)
         x = prior_noise(c.batch, (self.x_dim,), generator=generator, device=c.pooled.device)
-        den = ModelDenoiser(self.denoiser, self.schedule, self.cfg["prediction"])
-        return sample(sampler or self.cfg["sampler"], den, x, self.schedule, c, steps or self.cfg["steps"],
+        den = ModelDenoiser(self.denoiser, self.schedule, self.config.prediction)
+        return sample(sampler or self.config.sampler, den, x, self.schedule, c, steps or self.config.steps,
                       callback=callback, generator=generator)
 
     @torch.no_grad()

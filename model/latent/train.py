@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,32 +26,30 @@ from model.data.preprocess import ImageScaling, augment
 from model.diffusion import diffusion_loss, drop_condition
 from model.ema import EMA
 from model.latent.autoencoder import chi2_loss
-from model.latent.model import CONFIG_LIMITS, LatentSpectrumModel
-from model.training import config_from_dict, log_line as _log
+from model.config import RecipeConfig, parse_stored, section, setting, stored_config
+from model.config_limits import integer, number
+from model.latent.model import LatentConfig, LatentSpectrumModel
+from model.training import log_line as _log
 
 
-@dataclass
-class TrainConfig:
-    """Hyper-parameters of the recipe, set by the ``[train]`` table of configs/default-latent.toml."""
+@dataclass(frozen=True)
+class TrainConfig(RecipeConfig):
+    """The recipe: the ``[train]`` table of configs/default-latent.toml and, as ``model``, its ``[model]`` table."""
 
-    seed: int = 0
-    ae_steps: int = 3000
-    ae_batch: int = 64
-    ae_lr: float = 2e-3
-    diff_steps: int = 6000
-    diff_batch: int = 64
-    repeats: int = 4  # noise draws per encoded image
-    diff_lr: float = 1e-3
-    cond_dropout: float = 0.1
-    contrastive_weight: float = 0.1
-    ema_decay: float = 0.999
-    checkpoint_every: int = 500
-    threads: int = 2
-    model: dict = field(default_factory=dict)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
-        return config_from_dict(cls, d)
+    seed: int = setting(0, integer(0, 2**63 - 1), "random seed")
+    ae_steps: int = setting(3000, integer(0, 10**8), "autoencoder optimiser steps")
+    ae_batch: int = setting(64, integer(1, 65536), "autoencoder batch size")
+    ae_lr: float = setting(2e-3, number(0, 1), "autoencoder learning rate")
+    diff_steps: int = setting(6000, integer(0, 10**8), "diffusion optimiser steps")
+    diff_batch: int = setting(64, integer(1, 65536), "images per diffusion step")
+    repeats: int = setting(4, integer(1, 1024), "noise draws per encoded image")
+    diff_lr: float = setting(1e-3, number(0, 1), "diffusion learning rate")
+    cond_dropout: float = setting(0.1, number(0, 1), "probability of the null condition (for guidance)")
+    contrastive_weight: float = setting(0.1, number(0, 1e3), "weight of the contrastive loss")
+    ema_decay: float = setting(0.999, number(0, 1), "EMA decay of the weights that ship")
+    checkpoint_every: int = setting(500, integer(1, 10**8), "steps between resumable checkpoints")
+    threads: int = setting(2, integer(1, 1024), "torch CPU threads")
+    model: LatentConfig = section(LatentConfig)
 
 
 def _batch(rng: np.random.Generator, n: int, size: int) -> np.ndarray:
@@ -133,7 +131,7 @@ def train_diffusion(model: LatentSpectrumModel, data: PairedSet, x_all: torch.Te
         closs = model.contrastive_loss(cond, x0)
         c = drop_condition(cond, model.denoiser.null_cond, cfg.cond_dropout, generator=gen).repeat_interleave(cfg.repeats)
         dloss = diffusion_loss(model.denoiser, model.schedule, x0.repeat_interleave(cfg.repeats, 0), c,
-                               prediction=model.cfg["prediction"], generator=gen)
+                               prediction=model.config.prediction, generator=gen)
         loss = dloss + cfg.contrastive_weight * closs
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -149,22 +147,22 @@ def train_diffusion(model: LatentSpectrumModel, data: PairedSet, x_all: torch.Te
 
 
 def save_model(path: Path, model: LatentSpectrumModel, extra: dict | None = None) -> None:
-    """Weights + full config (+ extra JSON, e.g. the step) as one safetensors file."""
-    save_checkpoint(path, {"model": model}, {**model.full_config(), "extra": extra or {}})
+    """Weights + config (+ extra JSON, e.g. the step) as one safetensors file."""
+    save_checkpoint(path, {"model": model}, stored_config(model.config, model.image_scaling.to_dict(), extra))
 
 
-def _build(config: dict) -> dict[str, LatentSpectrumModel]:
-    net = {k: v for k, v in config.items() if k not in ("image_scaling", "extra")}
-    return {"model": LatentSpectrumModel(net, ImageScaling.from_dict(config["image_scaling"]))}
+def _build(stored: tuple) -> dict[str, LatentSpectrumModel]:
+    config, scaling, _ = stored
+    return {"model": LatentSpectrumModel(config, ImageScaling.from_dict(scaling))}
 
 
 def load_model(path: Path) -> tuple[LatentSpectrumModel, dict]:
     """A model rebuilt from a checkpoint written by :func:`save_model` (no pickle; config and size checked first)."""
-    modules, config, _ = build_from_checkpoint(path, _build, expected_kind="photospec-latent-v1",
-                                               limits=CONFIG_LIMITS, required=("kind", "image_scaling"))
+    modules, stored, _ = build_from_checkpoint(path, _build, expected_kind="latent",
+                                               parse=lambda raw: parse_stored(LatentConfig, raw))
     model = modules["model"]
     model.eval()
-    return model, config.get("extra", {})
+    return model, stored[2]
 
 
 def train(data: PairedSet, out_dir: Path, cfg: TrainConfig, val: PairedSet | None = None) -> Path:
@@ -174,7 +172,7 @@ def train(data: PairedSet, out_dir: Path, cfg: TrainConfig, val: PairedSet | Non
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     logfile = out_dir / "train.log"
-    (out_dir / "train-config.json").write_text(json.dumps(asdict(cfg), indent=1))
+    (out_dir / "train-config.json").write_text(json.dumps(cfg.to_dict(), indent=1))
     final = out_dir / "model.safetensors"
     ae_ckpt, last = out_dir / "autoencoder.safetensors", out_dir / "diffusion-last.safetensors"
     if last.exists():

@@ -22,100 +22,84 @@ import numpy as np
 import torch
 from torch import nn
 
-from model.config_limits import ANY, IMAGE_SCALING, SCHEDULE, STR, integer, integers, number
+from dataclasses import dataclass
+
+from model.config import Config, ImageEncoderConfig, ScheduleConfig, choice, section, setting
+from model.config_limits import integer, integers, number
 from model.data.preprocess import NATIVE, ImageScaling, SpectrumGrid, binned
-from model.diffusion import CFGDenoiser, ModelDenoiser, schedule_from_config
+from model.diffusion import CFGDenoiser, ModelDenoiser
 from model.errors import BadInputError
 from model.nets.conditioning import Cond
 from model.nets.contrastive import ImageEmbedder, SpectrumEmbedder
 from model.nets.image_encoder import ImageEncoder
 from model.nets.unet1d import UNet1d
 from model.ood import OODScored
-from model.sampling import prior_noise, sample
+from model.sampling import SAMPLERS, prior_noise, sample
 
 FLUX_SCALE = 0.5  # x = (normalised flux − 1) / FLUX_SCALE puts the continuum in about [−1.5, 1]
 
-PAPER_CONFIG = {
-    "kind": "photospec-paper-v1",
-    "bin": 1,  # SDSS pixels per model pixel: 1 = native grid, 4 = the low-resolution stage
-    "unet": {"widths": [64, 128, 256, 512], "blocks": 2, "attn_levels": [2, 3], "head_dim": 64},
-    "image_encoder": {"widths": [64, 128, 256, 512], "blocks": [2, 2, 2, 2], "cond_dim": 256, "norm": "batch"},
-    "contrastive": {"embed_dim": 128, "image_widths": [32, 64, 128, 256], "spectrum_widths": [32, 64, 128, 256]},
-    "schedule": {"kind": "cosine", "T": 250},
-    "prediction": "v",
-    "sampler": "ddpm",
-    "steps": 250,
-    "guidance": 1.0,
-    "zmax": 0.4,
-}
+@dataclass(frozen=True)
+class UNetConfig(Config):
+    """The 1D U-Net denoiser (:class:`model.nets.unet1d.UNet1d`)."""
 
-# what a checkpoint's config may hold (model.config_limits): types and ranges, checked before building
-CONFIG_LIMITS = {
-    "kind": STR,
-    "bin": integer(1, 64),
-    "unet": {"widths": integers(1, 4096, 1, 6), "blocks": integer(1, 16), "attn_levels": integers(0, 5, 0, 6),
-             "head_dim": integer(1, 1024)},
-    "image_encoder": {"widths": integers(1, 2048, 1, 5), "blocks": integers(1, 16, 1, 5), "cond_dim": integer(1, 4096),
-                      "norm": STR},
-    "contrastive": {"embed_dim": integer(1, 4096), "image_widths": integers(1, 2048, 1, 5),
-                    "spectrum_widths": integers(1, 2048, 1, 8)},
-    "schedule": SCHEDULE,
-    "prediction": STR,
-    "sampler": STR,
-    "steps": integer(1, 10_000),
-    "guidance": number(0, 100),
-    "zmax": number(0, 10),
-    "image_scaling": IMAGE_SCALING,
-    "extra": ANY,
-}
+    widths: tuple = setting((64, 128, 256, 512), integers(1, 4096, 1, 6), "channels per level")
+    blocks: int = setting(2, integer(1, 16), "ResNet blocks per level")
+    attn_levels: tuple = setting((2, 3), integers(0, 5, 0, 6), "levels with self- and cross-attention")
+    head_dim: int = setting(64, integer(1, 1024), "attention head width")
 
 
-def merged_config(config: dict | None) -> dict:
-    """PAPER_CONFIG updated by ``config`` one section deep; unknown keys are an error."""
-    config = dict(config or {})
-    unknown = set(config) - set(PAPER_CONFIG)
-    if unknown:
-        raise BadInputError(f"paper model config: unknown keys {sorted(unknown)}")
-    out = {}
-    for key, default in PAPER_CONFIG.items():
-        value = config.get(key, default)
-        if isinstance(default, dict):
-            bad = set(value) - set(default)
-            if bad:
-                raise BadInputError(f"paper model config [{key}]: unknown keys {sorted(bad)}")
-            value = {**default, **value}
-        out[key] = value
-    return out
+@dataclass(frozen=True)
+class ContrastiveConfig(Config):
+    """The CLIP-style image and spectrum embedders that score samples."""
+
+    embed_dim: int = setting(128, integer(1, 4096), "embedding width")
+    image_widths: tuple = setting((32, 64, 128, 256), integers(1, 2048, 1, 5), "image embedder channels per stage")
+    spectrum_widths: tuple = setting((32, 64, 128, 256), integers(1, 2048, 1, 8),
+                                     "spectrum embedder channels per stage")
+
+
+@dataclass(frozen=True)
+class PaperConfig(Config):
+    """The paper's method, kind ``paper`` (defaults: the paper's scale, Doorenbos et al. 2024)."""
+
+    kind: str = setting("paper", choice("paper"), "model kind")
+    bin: int = setting(1, integer(1, 64), "SDSS pixels per model pixel: 1 = native grid, 4 = the low-resolution stage")
+    unet: UNetConfig = section(UNetConfig)
+    image_encoder: ImageEncoderConfig = section(ImageEncoderConfig, widths=(64, 128, 256, 512), blocks=(2, 2, 2, 2),
+                                                cond_dim=256)
+    contrastive: ContrastiveConfig = section(ContrastiveConfig)
+    schedule: ScheduleConfig = section(ScheduleConfig)
+    prediction: str = setting("v", choice("v", "eps"), "what the U-Net predicts")
+    sampler: str = setting("ddpm", choice(*SAMPLERS), "default sampler")
+    steps: int = setting(250, integer(1, 10_000), "default sampler steps")
+    guidance: float = setting(1.0, number(0, 100), "classifier-free guidance scale (1 = none)")
+    zmax: float = setting(0.4, number(0, 10), "largest redshift the samples' redshift fit searches")
 
 
 class PaperSpectrumModel(OODScored, nn.Module):
     """Image encoder + 1D U-Net + flux-scale head + contrastive pair, with the OOD statistics."""
 
-    def __init__(self, config: dict | None = None, image_scaling: ImageScaling | None = None):
+    def __init__(self, config: PaperConfig | dict | None = None, image_scaling: ImageScaling | None = None):
         super().__init__()
-        cfg = merged_config(config)
-        self.cfg = cfg
-        self.grid: SpectrumGrid = binned(NATIVE, int(cfg["bin"])) if cfg["bin"] > 1 else NATIVE
+        cfg = PaperConfig.from_dict(config or {})
+        self.config = cfg
+        self.grid: SpectrumGrid = binned(NATIVE, cfg.bin) if cfg.bin > 1 else NATIVE
         self.image_scaling = image_scaling or ImageScaling()
-        enc = cfg["image_encoder"]
-        self.encoder = ImageEncoder(**{k: tuple(v) if isinstance(v, list) else v for k, v in enc.items()})
-        self.unet = UNet1d(widths=tuple(cfg["unet"]["widths"]), blocks=cfg["unet"]["blocks"],
-                           attn_levels=tuple(cfg["unet"]["attn_levels"]), cond_dim=enc["cond_dim"],
-                           n_tokens=self.encoder.n_tokens, head_dim=cfg["unet"]["head_dim"])
+        cond_dim = cfg.image_encoder.cond_dim
+        self.encoder = ImageEncoder(**cfg.image_encoder.kwargs())
+        self.unet = UNet1d(widths=cfg.unet.widths, blocks=cfg.unet.blocks, attn_levels=cfg.unet.attn_levels,
+                           cond_dim=cond_dim, n_tokens=self.encoder.n_tokens, head_dim=cfg.unet.head_dim)
         if self.grid.n_pix % self.unet.multiple:
             raise BadInputError(f"paper model config: {self.grid.n_pix} pixels not divisible by "
                                 f"{self.unet.multiple} (U-Net levels)")
-        self.norm_head = nn.Sequential(nn.Linear(enc["cond_dim"], 64), nn.SiLU(), nn.Linear(64, 2))
-        c = cfg["contrastive"]
-        self.image_embedder = ImageEmbedder(c["embed_dim"], widths=tuple(c["image_widths"]),
-                                            blocks=(1,) * len(c["image_widths"]), cond_dim=c["embed_dim"])
-        self.spectrum_embedder = SpectrumEmbedder(widths=tuple(c["spectrum_widths"]),
-                                                  blocks=(1,) * len(c["spectrum_widths"]), embed_dim=c["embed_dim"])
-        self.schedule = schedule_from_config(cfg["schedule"])
-        self.register_ood_buffers(enc["cond_dim"])
-
-    def full_config(self) -> dict:
-        return {**self.cfg, "image_scaling": self.image_scaling.to_dict()}
+        self.norm_head = nn.Sequential(nn.Linear(cond_dim, 64), nn.SiLU(), nn.Linear(64, 2))
+        c = cfg.contrastive
+        self.image_embedder = ImageEmbedder(c.embed_dim, widths=c.image_widths, blocks=(1,) * len(c.image_widths),
+                                            cond_dim=c.embed_dim)
+        self.spectrum_embedder = SpectrumEmbedder(widths=c.spectrum_widths, blocks=(1,) * len(c.spectrum_widths),
+                                                  embed_dim=c.embed_dim)
+        self.schedule = cfg.schedule.build()
+        self.register_ood_buffers(cond_dim)
 
     @property
     def wavelength(self) -> np.ndarray:
@@ -161,12 +145,12 @@ class PaperSpectrumModel(OODScored, nn.Module):
         """n normalised spectra per conditioned galaxy → (B·n, L), galaxy-major."""
         c = cond.repeat_interleave(n)
         x = prior_noise(c.batch, (1, self.grid.n_pix), generator=generator, device=c.pooled.device)
-        den = ModelDenoiser(self.unet, self.schedule, self.cfg["prediction"])
-        scale = self.cfg["guidance"] if guidance is None else guidance
+        den = ModelDenoiser(self.unet, self.schedule, self.config.prediction)
+        scale = self.config.guidance if guidance is None else guidance
         if scale != 1.0:
             den = CFGDenoiser(den, self.unet.null_cond, scale)
-        return self.from_x(sample(sampler or self.cfg["sampler"], den, x, self.schedule, c,
-                                  steps or self.cfg["steps"], callback=callback, generator=generator))
+        return self.from_x(sample(sampler or self.config.sampler, den, x, self.schedule, c,
+                                  steps or self.config.steps, callback=callback, generator=generator))
 
     @torch.no_grad()
     def draw(self, cond: Cond, images_scaled: torch.Tensor, n: int, steps: int | None = None,
@@ -180,6 +164,6 @@ class PaperSpectrumModel(OODScored, nn.Module):
         norm = 10.0 ** (mu + sd * eps)
         img = self.image_embedding(images_scaled).repeat_interleave(n, 0)
         score = torch.nn.functional.cosine_similarity(img, self.spectrum_embedder(flux), dim=-1)
-        z = fit_redshift(self.wavelength, flux.double().cpu().numpy(), zmin=0.0, zmax=self.cfg["zmax"])[0]
+        z = fit_redshift(self.wavelength, flux.double().cpu().numpy(), zmin=0.0, zmax=self.config.zmax)[0]
         z = torch.as_tensor(np.atleast_1d(z), dtype=torch.float32)
         return flux * norm[:, None], z, score

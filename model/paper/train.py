@@ -18,7 +18,7 @@ import json
 import math
 import time
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -32,33 +32,30 @@ from model.diffusion import diffusion_loss, drop_condition
 from model.ema import EMA
 from model.errors import BadInputError
 from model.nets.contrastive import nt_xent
-from model.paper.model import CONFIG_LIMITS, PaperSpectrumModel
-from model.training import config_from_dict, log_line as _log
+from model.config import RecipeConfig, parse_stored, section, setting, stored_config
+from model.config_limits import STR_OR_EMPTY, integer, number
+from model.paper.model import PaperConfig, PaperSpectrumModel
+from model.training import log_line as _log
 
-KIND = "photospec-paper-v1"
 
 
-@dataclass
-class PaperTrainConfig:
-    """Hyper-parameters of the recipe, set by the ``[train]`` table of configs/paper-*.toml."""
+@dataclass(frozen=True)
+class PaperTrainConfig(RecipeConfig):
+    """The recipe: the ``[train]`` table of configs/paper-*.toml and, as ``model``, its ``[model]`` table."""
 
-    seed: int = 0
-    steps: int = 2000  # optimiser steps; the learning rate follows a cosine over them
-    batch: int = 32  # galaxies per step
-    lr: float = 1e-3  # peak AdamW learning rate
-    warmup: int = 200  # steps of linear warm-up
-    cond_dropout: float = 0.1  # probability of training on the null condition (for guidance)
-    weight_cap: float = 4.0  # ivar weight relative to the spectrum's median, capped
-    ema_decay: float = 0.999  # EMA of the weights that ship
-    checkpoint_every: int = 250  # steps between resumable checkpoints
-    val_every: int = 250  # steps between validation losses (EMA weights, fixed noise)
-    threads: int = 2  # torch CPU threads
-    device: str = ""  # "" = CUDA when present, else CPU
-    model: dict = field(default_factory=dict)  # the [model] table (model.paper.model.PAPER_CONFIG keys)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "PaperTrainConfig":
-        return config_from_dict(cls, d, positive=("steps", "batch", "checkpoint_every", "val_every", "threads"))
+    seed: int = setting(0, integer(0, 2**63 - 1), "random seed")
+    steps: int = setting(2000, integer(1, 10**8), "optimiser steps; the learning rate follows a cosine over them")
+    batch: int = setting(32, integer(1, 65536), "galaxies per step")
+    lr: float = setting(1e-3, number(0, 1), "peak AdamW learning rate")
+    warmup: int = setting(200, integer(0, 10**8), "steps of linear warm-up")
+    cond_dropout: float = setting(0.1, number(0, 1), "probability of training on the null condition (for guidance)")
+    weight_cap: float = setting(4.0, number(0, 1e6), "ivar weight relative to the spectrum's median, capped")
+    ema_decay: float = setting(0.999, number(0, 1), "EMA decay of the weights that ship")
+    checkpoint_every: int = setting(250, integer(1, 10**8), "steps between resumable checkpoints")
+    val_every: int = setting(250, integer(1, 10**8), "steps between validation losses (EMA weights, fixed noise)")
+    threads: int = setting(2, integer(1, 1024), "torch CPU threads")
+    device: str = setting("", STR_OR_EMPTY, '"" = CUDA when present, else CPU')
+    model: PaperConfig = section(PaperConfig)
 
 
 def loss_weights(ivar: np.ndarray, cap: float) -> np.ndarray:
@@ -72,7 +69,7 @@ def save_model(path: Path, model: PaperSpectrumModel, raw: PaperSpectrumModel | 
                extra: dict | None = None) -> None:
     """EMA weights as ``model`` (+ the raw weights to resume from) and the full config, one safetensors file."""
     modules = {"model": model} if raw is None else {"model": model, "raw": raw}
-    save_checkpoint(path, modules, {**model.full_config(), "extra": extra or {}})
+    save_checkpoint(path, modules, stored_config(model.config, model.image_scaling.to_dict(), extra))
 
 
 def load_model(path: Path, with_raw: bool = False):
@@ -80,15 +77,15 @@ def load_model(path: Path, with_raw: bool = False):
     are checked before anything is built."""
     names = ("model", "raw") if with_raw else ("model",)
 
-    def build(config: dict) -> dict[str, PaperSpectrumModel]:
-        net = {k: v for k, v in config.items() if k not in ("image_scaling", "extra")}
-        return {n: PaperSpectrumModel(net, ImageScaling.from_dict(config["image_scaling"])) for n in names}
+    def build(stored: tuple) -> dict[str, PaperSpectrumModel]:
+        config, scaling, _ = stored
+        return {n: PaperSpectrumModel(config, ImageScaling.from_dict(scaling)) for n in names}
 
-    modules, config, _ = build_from_checkpoint(path, build, expected_kind=KIND, limits=CONFIG_LIMITS,
-                                               required=("kind", "image_scaling"))
+    modules, stored, _ = build_from_checkpoint(path, build, expected_kind="paper",
+                                               parse=lambda raw: parse_stored(PaperConfig, raw))
     for m in modules.values():
         m.eval()
-    return (*(modules[n] for n in names), config.get("extra", {}))
+    return (*(modules[n] for n in names), stored[2])
 
 
 def _images(model, images: np.ndarray, rng=None) -> torch.Tensor:
@@ -107,7 +104,7 @@ def _losses(model, data: PairedSet, weights: np.ndarray, idx, cfg, rng, gen, dev
     cond = model.encode_images(imgs)
     nl = model.norm_nll(cond, torch.log10(torch.as_tensor(data.norm[idx]).to(device)))
     c = drop_condition(cond, model.unet.null_cond, cfg.cond_dropout if model.training else 0.0, generator=gen)
-    dl = diffusion_loss(model.unet, model.schedule, model.to_x(flux, ivar), c, prediction=model.cfg["prediction"],
+    dl = diffusion_loss(model.unet, model.schedule, model.to_x(flux, ivar), c, prediction=model.config.prediction,
                         weight=w, generator=gen)
     cl = nt_xent(model.image_embedding(imgs), model.spectrum_embedder(torch.where(ivar > 0, flux, 1.0)))
     return dl, nl, cl
@@ -135,7 +132,7 @@ def train(data: PairedSet, out_dir: Path, cfg: PaperTrainConfig, val: PairedSet 
     torch.manual_seed(cfg.seed)
     device = pick_device(cfg.device or None)
     logfile = out_dir / "train.log"
-    (out_dir / "train-config.json").write_text(json.dumps(asdict(cfg), indent=1))
+    (out_dir / "train-config.json").write_text(json.dumps(cfg.to_dict(), indent=1))
     last, final = out_dir / "last.safetensors", out_dir / "model.safetensors"
     if last.exists():
         ema_model, model, extra = load_model(last, with_raw=True)

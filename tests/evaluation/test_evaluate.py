@@ -26,7 +26,7 @@ def test_evaluate_covers_model_and_all_baselines(tiny_result):
     for m in ("model_median", "model_best", "nearest", "regressor", "gbt"):
         assert res["photoz"][m]["n"] == n and np.isfinite(res["photoz"][m]["sigma_nmad"])
         assert 0 <= res["agn"][m]["accuracy_bpt"] <= 1
-    assert 0 <= res["agn"]["host_oracle"]["accuracy_bpt"] <= 1 and res["meta"]["model_kind"] == "photospec-latent-v1"
+    assert 0 <= res["agn"]["host_oracle"]["accuracy_bpt"] <= 1 and res["meta"]["model_kind"] == "latent"
     for m in ("nearest", "regressor", "gbt", "toolbox_truth"):
         assert np.isfinite(res["properties"]["dn4000"][m]["scatter"])
     assert res["properties"]["sigma_star"]["gbt"]["subset"] == "pPXF 1"

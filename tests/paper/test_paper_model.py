@@ -9,7 +9,7 @@ import torch
 from model.cli import main
 from model.data.datasets import load_mock
 from model.errors import BadInputError
-from model.paper.model import PaperSpectrumModel, merged_config
+from model.paper.model import PaperConfig, PaperSpectrumModel
 from model.paper.train import PaperTrainConfig, load_model, loss_weights, save_model, train
 from model.predict import Predictor
 
@@ -32,13 +32,16 @@ def tiny_world(tiny_latent, tmp_path_factory):
 
 
 def test_config_defaults_are_the_papers_and_unknown_keys_fail():
-    cfg = merged_config({"unet": {"blocks": 1}})
-    assert cfg["unet"]["widths"] == [64, 128, 256, 512] and cfg["unet"]["blocks"] == 1
-    assert cfg["schedule"] == {"kind": "cosine", "T": 250} and cfg["sampler"] == "ddpm" and cfg["steps"] == 250
-    with pytest.raises(BadInputError, match="unknown keys"):
-        merged_config({"unnet": {}})
-    with pytest.raises(BadInputError, match=r"\[unet\]: unknown keys"):
-        merged_config({"unet": {"width": 3}})
+    cfg = PaperConfig.from_dict({"unet": {"blocks": 1}})
+    assert cfg.unet.widths == (64, 128, 256, 512) and cfg.unet.blocks == 1
+    assert cfg.schedule.kind == "cosine" and cfg.schedule.T == 250 and cfg.sampler == "ddpm" and cfg.steps == 250
+    assert cfg.image_encoder.widths == (64, 128, 256, 512) and cfg.image_encoder.cond_dim == 256
+    with pytest.raises(BadInputError, match="config unnet: unknown key"):
+        PaperConfig.from_dict({"unnet": {}})
+    with pytest.raises(BadInputError, match=r"config unet.width: unknown key"):
+        PaperConfig.from_dict({"unet": {"width": 3}})
+    with pytest.raises(BadInputError, match=r"config sampler = 'euler': must be one of ddpm, ddim, dpmpp_2m"):
+        PaperConfig.from_dict({"sampler": "euler"})
     with pytest.raises(BadInputError, match="cannot bin"):
         PaperSpectrumModel({**TINY, "bin": 5})
 
@@ -84,7 +87,7 @@ def test_predictor_draws_binned_spectra_with_measured_redshifts(tiny_world):
     pred = Predictor(ckpt)
     out = pred.sample(test.images, n=3, seed=1)
     assert len(out) == 2 and out[0].flux.shape == (3, 816) and np.isfinite(out[0].flux).all()
-    assert out[0].meta["model"] == "photospec-paper-v1" and out[0].meta["sampler"] == "dpmpp_2m"
+    assert out[0].meta["model"] == "paper" and out[0].meta["sampler"] == "dpmpp_2m"
     assert out[0].z.shape == (3,) and out[0].score.shape == (3,) and np.all(np.abs(out[0].score) <= 1 + 1e-6)
     again = Predictor(ckpt).sample(test.images[1], n=3, seed=2)
     assert np.allclose(again.flux, out[1].flux, rtol=1e-4, atol=1e-5)  # galaxy k of a batch is seeded seed + k
@@ -93,7 +96,7 @@ def test_predictor_draws_binned_spectra_with_measured_redshifts(tiny_world):
 
 
 def test_a_latent_checkpoint_is_not_loaded_as_a_paper_model(tiny_latent):
-    with pytest.raises(BadInputError, match="expected 'photospec-paper-v1'"):
+    with pytest.raises(BadInputError, match="holds a 'latent' model, expected 'paper'"):
         load_model(tiny_latent(80, 40, 5, 6)[1])
 
 
@@ -122,7 +125,7 @@ def test_train_command_reads_a_paper_config_and_rejects_bad_ones(tiny_world, tmp
     assert "bad.json" in capsys.readouterr().err
     bad.write_text(json.dumps({"kind": "paper", "train": {"steps": 0}}))
     assert main(["train", "--config", str(bad), "--data", str(mock), "--out", str(tmp_path / "x")]) == 1
-    assert "steps must be ≥ 1" in capsys.readouterr().err
+    assert "config steps = 0: must be an integer in [1, 100000000]" in capsys.readouterr().err
 
 
 def test_a_checkpoint_of_unknown_kind_is_refused_by_name(tmp_path):
