@@ -205,6 +205,7 @@ def write_cutout_fits(cutout: Cutout, path) -> Path:
     from astropy.io import fits
 
     from model import __version__
+    from model.data.fitsio_safe import header_text
 
     hdr = cutout.wcs.to_header() if cutout.wcs is not None else fits.Header()
     hdr["BUNIT"] = ("nanomaggy", "1 nanomaggy = 3.631e-6 Jy")
@@ -212,7 +213,7 @@ def write_cutout_fits(cutout: Cutout, path) -> Path:
     hdr["PIXSCALE"] = (cutout.pixscale, "arcsec per pixel")
     hdr["RA"] = (cutout.ra, "target RA (deg), at pixel size//2")
     hdr["DEC"] = (cutout.dec, "target Dec (deg)")
-    hdr["ALIGN"] = (str(cutout.meta.get("align", "")), "nearest: per-band nearest pixel; shift: spline")
+    hdr["ALIGN"] = (header_text(cutout.meta.get("align", "")), "nearest: per-band nearest pixel; shift: spline")
     hdr["PHOTOSPC"] = (__version__, "photospec version")
     for i, b in enumerate(cutout.bands):
         B = b.upper()
@@ -223,7 +224,7 @@ def write_cutout_fits(cutout: Cutout, path) -> Path:
             hdr[f"DX_{B}"] = (float(cutout.offsets_px[i, 0]), f"{b} target x offset from centre (px)")
             hdr[f"DY_{B}"] = (float(cutout.offsets_px[i, 1]), f"{b} target y offset from centre (px)")
         if i < len(cutout.files):
-            hdr[f"FILE_{B}"] = Path(cutout.files[i]).name
+            hdr[f"FILE_{B}"] = header_text(Path(cutout.files[i]).name)
     hdus = [fits.PrimaryHDU(cutout.image.astype(np.float32), header=hdr)]
     if cutout.ivar is not None:
         hdus.append(fits.ImageHDU(cutout.ivar.astype(np.float32), name="IVAR"))
