@@ -97,6 +97,9 @@ def analyze_spectrum(spec, fast: bool = False, templates: str = "emiles", fit_z:
     if cls == "QSO":
         table["reason"] = ["; ".join(x for x in ("object: pipeline class QSO, galaxy models do not apply", r) if x)
                            for r in table["reason"]]
+    if spec.meta.get("z_problem"):  # e.g. a damaged Z card: the redshift was fitted from the spectrum
+        table["reason"] = ["; ".join(x for x in (f"z: {spec.meta['z_problem']}", r) if isinstance(x, str) and x)
+                           for r in table["reason"]]
     table.insert(0, "sample", np.arange(n) if spec.is_batch else 0)
     table.insert(0, "file", str(spec.meta.get("file", "")))
     return table

@@ -18,6 +18,7 @@ import numpy as np
 from astropy.wcs import WCS
 from scipy.ndimage import shift as nd_shift
 
+from model.data.preprocess import check_pixels
 from model.data.sdss_frame import BANDS, FRAME_RE, PIXSCALE, Frame, PSField, frame_header, read_frame, read_psfield
 from model.errors import BadInputError
 
@@ -233,11 +234,29 @@ def write_cutout_fits(cutout: Cutout, path) -> Path:
     return path
 
 
+def check_bunit(bunit, label: str) -> None:
+    """A cutout's BUNIT must say nanomaggies; anything else, or no BUNIT at all, is refused with one line.
+
+    A missing unit is refused rather than assumed: an image in magnitudes or counts has the same shape
+    and finite values, so the model would silently draw spectra of some other galaxy, whereas
+    confirming the unit costs the user one header card.
+    """
+    if bunit is None:
+        raise BadInputError(f"{label}: no BUNIT card; photospec reads cutouts in nanomaggies (1 nmgy = 3.631e-6 Jy, "
+                            f"m = 22.5 − 2.5 log10 f): convert the pixels if needed and set BUNIT = 'nanomaggy'")
+    unit = str(bunit).strip().lower()
+    if not (unit.startswith("nanomagg") or unit in ("nmgy", "nanomgy")):
+        raise BadInputError(f"{label}: BUNIT = {str(bunit)[:40]!r}, expected nanomaggy (1 nmgy = 3.631e-6 Jy, "
+                            f"m = 22.5 − 2.5 log10 f)")
+
+
 def read_cutout_fits(path, size: int | None = 64) -> Cutout:
     """Read and validate a cutout FITS written by :func:`write_cutout_fits` (or any (5, N, N) ugriz cube).
 
     Checks the declared shape before reading (5 × size × size; ``size=None`` accepts any square),
-    that all pixels are finite, and takes FWHM/noise from the ``FWHM_*``/``NOISE_*`` keys (NaN if absent).
+    the unit (:func:`check_bunit`), that all pixels are finite and plausible
+    (:func:`model.data.preprocess.check_pixels`), and takes FWHM/noise from the ``FWHM_*``/``NOISE_*``
+    keys (NaN if absent).
     """
     import warnings
 
@@ -254,16 +273,15 @@ def read_cutout_fits(path, size: int | None = 64) -> Cutout:
         raise BadInputError(f"{label}: primary image has shape {shape}, expected {want}{hint}")
     with open_scanned(path, raw) as hdul, astropy_errors(label):
         hdr = hdul[0].header
-        image = np.asarray(hdul[0].data, dtype=np.float32)
+        image = np.asarray(hdul[0].data)
         ivar = None
         if len(infos) > 1 and infos[1].name == "IVAR" and infos[1].shape == shape:
             ivar = np.asarray(hdul[1].data, dtype=np.float32)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", AstropyWarning)
             wcs = WCS(hdr, naxis=2) if "CTYPE1" in hdr else None
-    bad = np.count_nonzero(~np.isfinite(image))
-    if bad:
-        raise BadInputError(f"{label}: {bad} NaN/inf pixels in the cutout")
+    check_bunit(hdr.get("BUNIT"), label)
+    image = check_pixels(image, label)
     bands = str(hdr.get("BANDS", BANDS)).strip()
     if len(bands) != 5:
         raise BadInputError(f"{label}: BANDS = {bands!r}, expected 5 bands")

@@ -210,11 +210,9 @@ def plan(spec: str, partition_size: int = 256, split: str | None = None) -> tupl
 def _check_images(images: np.ndarray, label: str) -> np.ndarray:
     if images.ndim != 4 or images.shape[1:] != (5, 64, 64):
         raise BadInputError(f"{label}: images have shape {images.shape}, expected (N, 5, 64, 64)")
-    images = np.asarray(images, dtype=np.float32)
-    bad = np.count_nonzero(~np.isfinite(images))
-    if bad:
-        raise BadInputError(f"{label}: {bad} NaN/inf pixels")
-    return images
+    from model.data.preprocess import check_pixels
+
+    return check_pixels(images, label)
 
 
 def _load_mock(p: Partition) -> Loaded:
