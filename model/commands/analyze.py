@@ -1,4 +1,8 @@
-"""``photospec analyze FILES… [--out TABLE]``: the spectroscopic toolbox on SDSS or predicted spectra."""
+"""``photospec analyze FILES… [--out TABLE]``: the spectroscopic toolbox on SDSS or predicted spectra.
+
+A file that cannot be read is one error line; the other files are still analysed and written, and
+the exit status is 1.
+"""
 
 from __future__ import annotations
 
@@ -93,6 +97,9 @@ def analyze_spectrum(spec, fast: bool = False, templates: str = "emiles", fit_z:
     if cls == "QSO":
         table["reason"] = ["; ".join(x for x in ("object: pipeline class QSO, galaxy models do not apply", r) if x)
                            for r in table["reason"]]
+    if spec.meta.get("z_problem"):  # e.g. a damaged Z card: the redshift was fitted from the spectrum
+        table["reason"] = ["; ".join(x for x in (f"z: {spec.meta['z_problem']}", r) if isinstance(x, str) and x)
+                           for r in table["reason"]]
     table.insert(0, "sample", np.arange(n) if spec.is_batch else 0)
     table.insert(0, "file", str(spec.meta.get("file", "")))
     return table
@@ -116,18 +123,32 @@ def write_table(table: pd.DataFrame, out: str) -> None:
 
 
 def _run(args) -> int:
+    """Analyse every file; a bad file is listed and skipped, the others' results are still written (exit 1)."""
+    import sys
+
     if args.out:
         suffix = Path(args.out).suffix.lower()
         if suffix not in (".csv", ".parquet", ".fits", ".fit"):
             raise BadInputError(f"{args.out}: unknown table format {suffix!r}; use .csv, .fits or .parquet")
-    tables = [analyze_spectrum(_load(f), fast=args.fast, templates=args.templates, fit_z=args.fit_z)
-              for f in args.files]
-    table = pd.concat(tables, ignore_index=True)
-    show = table[[c for c in SHOW if c in table.columns]].copy()
-    show["file"] = show["file"].map(lambda s: Path(s).name)
-    with pd.option_context("display.width", 200, "display.max_columns", 30, "display.precision", 4):
-        print(show.to_string(index=False))
-    if args.out:
-        write_table(table, args.out)
-        print(f"{len(table)} rows × {table.shape[1]} columns written to {args.out}")
+    tables, failed = [], []
+    for f in args.files:
+        try:
+            tables.append(analyze_spectrum(_load(f), fast=args.fast, templates=args.templates, fit_z=args.fit_z))
+        except PhotospecError as exc:
+            failed.append(str(exc))
+            print(f"photospec analyze: error: {exc}", file=sys.stderr, flush=True)
+    if tables:
+        table = pd.concat(tables, ignore_index=True)
+        show = table[[c for c in SHOW if c in table.columns]].copy()
+        show["file"] = show["file"].map(lambda s: Path(s).name)
+        with pd.option_context("display.width", 200, "display.max_columns", 30, "display.precision", 4):
+            print(show.to_string(index=False))
+        if args.out:
+            write_table(table, args.out)
+            print(f"{len(table)} rows × {table.shape[1]} columns written to {args.out}")
+    if failed:
+        if len(args.files) > 1:
+            print(f"photospec analyze: {len(failed)} of {len(args.files)} files failed (listed above)"
+                  + ("; the others' results were written" if tables and args.out else ""), file=sys.stderr)
+        return 1
     return 0

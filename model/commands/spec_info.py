@@ -20,6 +20,8 @@ def summary_line(spec) -> str:
     m = spec.meta
     cls = "/".join(x for x in (m.get("class"), m.get("subclass")) if x) or "?"
     z = f"z={spec.z:.5f}" + (f" (ZWARNING={m['zwarning']})" if m.get("zwarning") else "")
+    if m.get("z_problem"):
+        z = f"z=? ({m['z_problem']})"
     sigma = f"sigma={m['vdisp']:.1f} km/s" if math.isfinite(m.get("vdisp", math.nan)) else "sigma=? km/s"
     return f"{spec_name(spec)}  {z}  {cls}  {sigma}  S/N={m['sn_median']:.1f}  {m['file']}"
 

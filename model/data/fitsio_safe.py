@@ -26,13 +26,27 @@ from astropy.utils.exceptions import AstropyWarning
 
 from model.errors import BadInputError
 
-__all__ = ["HDUInfo", "scan_fits", "open_scanned", "open_fits", "read_bintable", "astropy_errors", "require_columns", "BLOCK"]
+__all__ = ["HDUInfo", "scan_fits", "open_scanned", "open_fits", "read_bintable", "astropy_errors", "require_columns", "BLOCK",
+           "header_text"]
 
 BLOCK = 2880
 MAX_HEADER_BLOCKS = 2000  # 5.8 MB of cards: far beyond any real header
 MAX_HDUS = 1000
 MAX_DECOMPRESSED = 128 * 2**20  # an SDSS frame is 12.4 MB decompressed
 _BITPIX = {8, 16, 32, 64, -32, -64}
+
+
+def header_text(value) -> str:
+    """``value`` as text a FITS header card can hold: printable ASCII, anything else backslash-escaped.
+
+    FITS cards hold ASCII 32–126 only (FITS standard 4.0 §4.1.2.3); a file name such as
+    ``gälaxy.fits`` or one with a newline becomes ``g\\xe4laxy.fits`` / ``a\\nb.fits`` instead of
+    failing the whole write. Keep the exact text elsewhere (e.g. JSON, which escapes it losslessly).
+    """
+    text = str(value)
+    if text.isascii() and text.isprintable():
+        return text
+    return "".join(c if " " <= c <= "~" else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def _card_value(text: str):

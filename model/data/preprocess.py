@@ -172,20 +172,37 @@ class ImageScaling:
         return cls(**{k: tuple(v) for k, v in d.items()})
 
 
+# 1e7 nanomaggies in one pixel is magnitude 5: far brighter than any unsaturated SDSS pixel, so a
+# value beyond it means another unit (counts, Jy, …) or a corrupt file, e.g. float32's 3.4e38
+MAX_ABS_NMGY = 1e7
+
+
+def check_pixels(x, source: str = "images") -> np.ndarray:
+    """Real, finite, plausible nanomaggies → float32; one-line BadInputError naming ``source`` otherwise."""
+    x = np.asarray(x)
+    if np.iscomplexobj(x):
+        raise BadInputError(f"{source}: images hold complex numbers (dtype {x.dtype}); a cutout holds real fluxes "
+                            f"in nanomaggies")
+    if not np.issubdtype(x.dtype, np.number):
+        raise BadInputError(f"{source}: images must be numeric, got dtype {x.dtype}")
+    bad = int(np.count_nonzero(~np.isfinite(x)))
+    if bad:
+        raise BadInputError(f"{source}: {bad} NaN/inf pixels")
+    peak = float(np.max(np.abs(x))) if x.size else 0.0
+    if peak > MAX_ABS_NMGY:
+        raise BadInputError(f"{source}: pixel values reach {peak:.3g}; a ugriz cutout in nanomaggies stays within "
+                            f"±{MAX_ABS_NMGY:.0e} (magnitude 5 in one pixel): another unit, or a corrupt file")
+    return x.astype(np.float32, copy=False)
+
+
 def check_image_batch(images, source: str = "images") -> np.ndarray:
-    """(5,64,64) or (N,5,64,64) finite float array in nanomaggies → (N,5,64,64) float32."""
+    """(5,64,64) or (N,5,64,64) real, finite, plausible array in nanomaggies → (N,5,64,64) float32."""
     x = np.asarray(images)
     if x.ndim == 3:
         x = x[None]
     if x.ndim != 4 or x.shape[1:] != (5, 64, 64):
         raise BadInputError(f"{source}: expected 5×64×64 ugriz images (or N×5×64×64), got shape {tuple(np.shape(images))}")
-    if not np.issubdtype(x.dtype, np.number):
-        raise BadInputError(f"{source}: images must be numeric, got dtype {x.dtype}")
-    x = x.astype(np.float32, copy=False)
-    if not np.isfinite(x).all():
-        bad = int((~np.isfinite(x)).sum())
-        raise BadInputError(f"{source}: {bad} NaN/inf pixels")
-    return x
+    return check_pixels(x, source)
 
 
 def augment(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:

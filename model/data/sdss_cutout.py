@@ -18,6 +18,7 @@ import numpy as np
 from astropy.wcs import WCS
 from scipy.ndimage import shift as nd_shift
 
+from model.data.preprocess import check_pixels
 from model.data.sdss_frame import BANDS, FRAME_RE, PIXSCALE, Frame, PSField, frame_header, read_frame, read_psfield
 from model.errors import BadInputError
 
@@ -205,6 +206,7 @@ def write_cutout_fits(cutout: Cutout, path) -> Path:
     from astropy.io import fits
 
     from model import __version__
+    from model.data.fitsio_safe import header_text
 
     hdr = cutout.wcs.to_header() if cutout.wcs is not None else fits.Header()
     hdr["BUNIT"] = ("nanomaggy", "1 nanomaggy = 3.631e-6 Jy")
@@ -212,7 +214,7 @@ def write_cutout_fits(cutout: Cutout, path) -> Path:
     hdr["PIXSCALE"] = (cutout.pixscale, "arcsec per pixel")
     hdr["RA"] = (cutout.ra, "target RA (deg), at pixel size//2")
     hdr["DEC"] = (cutout.dec, "target Dec (deg)")
-    hdr["ALIGN"] = (str(cutout.meta.get("align", "")), "nearest: per-band nearest pixel; shift: spline")
+    hdr["ALIGN"] = (header_text(cutout.meta.get("align", "")), "nearest: per-band nearest pixel; shift: spline")
     hdr["PHOTOSPC"] = (__version__, "photospec version")
     for i, b in enumerate(cutout.bands):
         B = b.upper()
@@ -223,7 +225,7 @@ def write_cutout_fits(cutout: Cutout, path) -> Path:
             hdr[f"DX_{B}"] = (float(cutout.offsets_px[i, 0]), f"{b} target x offset from centre (px)")
             hdr[f"DY_{B}"] = (float(cutout.offsets_px[i, 1]), f"{b} target y offset from centre (px)")
         if i < len(cutout.files):
-            hdr[f"FILE_{B}"] = Path(cutout.files[i]).name
+            hdr[f"FILE_{B}"] = header_text(Path(cutout.files[i]).name)
     hdus = [fits.PrimaryHDU(cutout.image.astype(np.float32), header=hdr)]
     if cutout.ivar is not None:
         hdus.append(fits.ImageHDU(cutout.ivar.astype(np.float32), name="IVAR"))
@@ -232,11 +234,29 @@ def write_cutout_fits(cutout: Cutout, path) -> Path:
     return path
 
 
+def check_bunit(bunit, label: str) -> None:
+    """A cutout's BUNIT must say nanomaggies; anything else, or no BUNIT at all, is refused with one line.
+
+    A missing unit is refused rather than assumed: an image in magnitudes or counts has the same shape
+    and finite values, so the model would silently draw spectra of some other galaxy, whereas
+    confirming the unit costs the user one header card.
+    """
+    if bunit is None:
+        raise BadInputError(f"{label}: no BUNIT card; photospec reads cutouts in nanomaggies (1 nmgy = 3.631e-6 Jy, "
+                            f"m = 22.5 − 2.5 log10 f): convert the pixels if needed and set BUNIT = 'nanomaggy'")
+    unit = str(bunit).strip().lower()
+    if not (unit.startswith("nanomagg") or unit in ("nmgy", "nanomgy")):
+        raise BadInputError(f"{label}: BUNIT = {str(bunit)[:40]!r}, expected nanomaggy (1 nmgy = 3.631e-6 Jy, "
+                            f"m = 22.5 − 2.5 log10 f)")
+
+
 def read_cutout_fits(path, size: int | None = 64) -> Cutout:
     """Read and validate a cutout FITS written by :func:`write_cutout_fits` (or any (5, N, N) ugriz cube).
 
     Checks the declared shape before reading (5 × size × size; ``size=None`` accepts any square),
-    that all pixels are finite, and takes FWHM/noise from the ``FWHM_*``/``NOISE_*`` keys (NaN if absent).
+    the unit (:func:`check_bunit`), that all pixels are finite and plausible
+    (:func:`model.data.preprocess.check_pixels`), and takes FWHM/noise from the ``FWHM_*``/``NOISE_*``
+    keys (NaN if absent).
     """
     import warnings
 
@@ -253,16 +273,15 @@ def read_cutout_fits(path, size: int | None = 64) -> Cutout:
         raise BadInputError(f"{label}: primary image has shape {shape}, expected {want}{hint}")
     with open_scanned(path, raw) as hdul, astropy_errors(label):
         hdr = hdul[0].header
-        image = np.asarray(hdul[0].data, dtype=np.float32)
+        image = np.asarray(hdul[0].data)
         ivar = None
         if len(infos) > 1 and infos[1].name == "IVAR" and infos[1].shape == shape:
             ivar = np.asarray(hdul[1].data, dtype=np.float32)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", AstropyWarning)
             wcs = WCS(hdr, naxis=2) if "CTYPE1" in hdr else None
-    bad = np.count_nonzero(~np.isfinite(image))
-    if bad:
-        raise BadInputError(f"{label}: {bad} NaN/inf pixels in the cutout")
+    check_bunit(hdr.get("BUNIT"), label)
+    image = check_pixels(image, label)
     bands = str(hdr.get("BANDS", BANDS)).strip()
     if len(bands) != 5:
         raise BadInputError(f"{label}: BANDS = {bands!r}, expected 5 bands")

@@ -15,6 +15,7 @@ Headers and column lists are checked (:mod:`model.data.fitsio_safe`) before any 
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -58,6 +59,21 @@ def _float(v) -> float:
         return float(v)
     except (TypeError, ValueError):
         return float("nan")
+
+
+# SDSS pipeline redshifts: stars near 0 (slightly negative allowed), quasars up to z ≈ 7
+Z_RANGE = (-0.1, 10.0)
+
+
+def _pipeline_z(value, meta: dict) -> float:
+    """The file's redshift; one outside :data:`Z_RANGE` (e.g. 1e30 from a damaged file) is flagged and
+    treated as unknown (NaN), with the reason in ``meta['z_problem']``: the flux may still be good, and
+    ``photospec analyze`` then fits the redshift from the spectrum."""
+    z = _float(value)
+    if math.isnan(z) or Z_RANGE[0] <= z <= Z_RANGE[1]:
+        return z
+    meta["z_problem"] = f"pipeline Z = {z:.4g} is outside [{Z_RANGE[0]:g}, {Z_RANGE[1]:g}]; treated as unknown"
+    return float("nan")
 
 
 def _objid(v) -> str:
@@ -154,7 +170,7 @@ def _read_coadd(path, infos, raw, label) -> Spectrum:
         wavelength=wave, flux=flux, ivar=ivar, mask=np.asarray(c["and_mask"], dtype=np.int64),
         wdisp=np.asarray(c["wdisp"], dtype=float), sky=np.asarray(c["sky"], dtype=float),
         model=np.asarray(c["model"], dtype=float),
-        z=_float(_scalar(row, "Z")), z_err=_float(_scalar(row, "Z_ERR")),
+        z=_pipeline_z(_scalar(row, "Z"), meta), z_err=_float(_scalar(row, "Z_ERR")),
         flux_unit=FLUX_UNIT, meta=meta, lines=_lines(path, infos, raw, label),
     )
 
@@ -183,7 +199,7 @@ def _read_ppxf_table(path, infos, raw, label) -> Spectrum:
     return Spectrum(
         wavelength=wave, flux=flux, ivar=ivar, mask=np.asarray(c["and_mask"], dtype=np.int64),
         model=np.asarray(c["best_fit"], dtype=float) if "best_fit" in c.dtype.names else None,
-        z=_float(h.get("Z")), z_err=_float(h.get("Z_ERR")), flux_unit=FLUX_UNIT, meta=meta,
+        z=_pipeline_z(h.get("Z"), meta), z_err=_float(h.get("Z_ERR")), flux_unit=FLUX_UNIT, meta=meta,
     )
 
 
@@ -196,7 +212,8 @@ def read_spec(path) -> Spectrum:
     ``meta`` holds plate, mjd, fiber, objid, specobjid, ra, dec (plug position), class, subclass,
     vdisp, vdisp_err (km/s), zwarning, sn_median (SN_MEDIAN_ALL; computed as the median of
     flux·√ivar where the file lacks it), run2d, layout and file. ``lines`` is the SPZLINE table as
-    a DataFrame, or None. A failed spectrum (Z = 0, ZWARNING ≠ 0) is returned, not rejected.
+    a DataFrame, or None. A failed spectrum (Z = 0, ZWARNING ≠ 0) is returned, not rejected; a Z
+    outside :data:`Z_RANGE` becomes NaN with the reason in ``meta['z_problem']``.
     """
     label = str(path)
     infos, raw = scan_fits(path)

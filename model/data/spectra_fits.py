@@ -4,7 +4,9 @@ Layout (one galaxy per file):
 
 * HDU 0 (PRIMARY): provenance: ``ORIGIN``, ``PHOTOSPC`` (photospec version), ``MODEL``,
   ``CKPTHASH``, ``SEED``, ``DATE`` (UTC), ``INPUT``, ``NSAMPLE``, ``FRAME``, ``Z``, ``FLUXUNIT``, and
-  the full ``meta`` dict as JSON in ``METAJSON`` (long-string cards);
+  the full ``meta`` dict as JSON in ``METAJSON`` (long-string cards). Card values are printable
+  ASCII (other characters of e.g. an input path are backslash-escaped); METAJSON keeps the exact
+  text, and :func:`read_spectra_fits` takes it from there;
 * HDU 1 ``SPECTRUM``: binary table ``WAVELENGTH`` [Angstrom, vacuum], ``FLUX`` (median over samples)
   and ``FLUX_ERR`` (half the 16–84 % range) with units in ``TUNITn``: specutils' ``tabular-fits``
   reader and ``astropy.table.Table.read(path, hdu=1)`` open it;
@@ -24,7 +26,7 @@ from astropy import units as u
 from astropy.io import fits
 from astropy.utils.exceptions import AstropyWarning
 
-from model.data.fitsio_safe import astropy_errors, open_scanned, require_columns, scan_fits
+from model.data.fitsio_safe import astropy_errors, header_text, open_scanned, require_columns, scan_fits
 from model.data.spectrum import FLUX_UNIT, WAVE_UNIT, Spectrum
 from model.errors import BadInputError
 
@@ -41,11 +43,11 @@ def _fits_unit(unit: str) -> str:
 
 
 def _scalar_card(v):
-    if isinstance(v, (bool, int, float, str)):
+    if isinstance(v, (bool, int, float)):
         return v
-    if isinstance(v, np.generic):
+    if isinstance(v, np.generic) and not isinstance(v, (np.str_, np.bytes_)):
         return v.item()
-    return str(v)
+    return header_text(v)  # e.g. an input path with non-ASCII letters or a newline
 
 
 def write_spectra_fits(path, spectrum_or_wavelength, samples=None, *, quantiles=None, meta=None,
@@ -90,11 +92,11 @@ def write_spectra_fits(path, spectrum_or_wavelength, samples=None, *, quantiles=
     for key, card in _PROVENANCE.items():
         if key in meta:
             hdr[card] = _scalar_card(meta[key])
-    hdr["DATE"] = (meta.get("date") or _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"), "UTC")
+    hdr["DATE"] = (header_text(meta.get("date") or _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")), "UTC")
     hdr["NSAMPLE"] = (flux.shape[0], "spectra drawn")
     hdr["FRAME"] = (frame, "observed or rest frame wavelengths")
     hdr["Z"] = (float(z) if np.isfinite(z) else "NaN", "redshift used, if any")
-    hdr["FLUXUNIT"] = flux_unit
+    hdr["FLUXUNIT"] = header_text(flux_unit)
     hdr["WAVEUNIT"] = (WAVE_UNIT, "vacuum wavelengths")
     hdr["METAJSON"] = json.dumps(meta, default=str)
     funit = _fits_unit(flux_unit)
@@ -104,7 +106,7 @@ def write_spectra_fits(path, spectrum_or_wavelength, samples=None, *, quantiles=
         fits.Column("FLUX_ERR", format="E", unit=funit or None, array=(hi - lo) / 2),
     ], name="SPECTRUM")
     hdus = [fits.PrimaryHDU(header=hdr), table, fits.ImageHDU(flux, name="SAMPLES")]
-    hdus[2].header["BUNIT"] = funit or flux_unit
+    hdus[2].header["BUNIT"] = funit or header_text(flux_unit)
     if quantiles is not None:
         if isinstance(quantiles, dict):
             levels = np.array(sorted(quantiles), dtype=float)
@@ -115,7 +117,7 @@ def write_spectra_fits(path, spectrum_or_wavelength, samples=None, *, quantiles=
         if levels.ndim != 1 or np.any((levels < 0) | (levels > 1)) or qv.shape != (levels.size, wave.size):
             raise BadInputError(f"{path}: quantile levels must lie in [0, 1], one (n_pix,) row each")
         q = fits.ImageHDU(qv, name="QUANTILES")
-        q.header["BUNIT"] = funit or flux_unit
+        q.header["BUNIT"] = funit or header_text(flux_unit)
         q.header["NLEVELS"] = levels.size
         for i, lev in enumerate(levels, start=1):
             q.header[f"QLEVEL{i}"] = (float(lev), f"quantile level of row {i}")

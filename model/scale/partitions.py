@@ -18,7 +18,7 @@ import pandas as pd
 
 from model.errors import BadInputError
 
-__all__ = ["Partition", "Failure", "Loaded", "plan", "load_partition"]
+__all__ = ["Partition", "Failure", "Loaded", "plan", "load_partition", "cutout_keys"]
 
 CUTOUT_SUFFIXES = (".fits", ".fit", ".fits.gz", ".fits.bz2")
 
@@ -35,6 +35,7 @@ class Partition:
     stop: int = 0
     files: tuple[str, ...] = ()  # cutouts only
     split: str | None = None
+    keys: tuple[str, ...] = ()  # cutouts: each file's galaxy_id, unique over the whole input (cutout_keys)
 
     @property
     def name(self) -> str:
@@ -63,7 +64,7 @@ class Failure:
 class Loaded:
     """Validated images of one partition and the per-galaxy keys."""
 
-    galaxy_id: np.ndarray  # int64 (mock, Pasquet) or str (cutouts: file stem)
+    galaxy_id: np.ndarray  # int64 (mock, Pasquet) or str (cutouts: cutout_keys)
     seed_offset: np.ndarray  # int64: galaxy seed = job seed + this (galaxy_id, or file position)
     images: np.ndarray  # (n, 5, 64, 64) float32 nanomaggies
     extra: pd.DataFrame = field(default_factory=pd.DataFrame)  # per-galaxy columns to pass through
@@ -140,13 +141,35 @@ def _expand(spec: str) -> list[Path]:
     return hits
 
 
+def _cutout_stem(path: Path) -> str:
+    name = path.name
+    for suffix in sorted(CUTOUT_SUFFIXES, key=len, reverse=True):
+        if name.lower().endswith(suffix):
+            return name[:-len(suffix)]
+    return name
+
+
+def cutout_keys(files: list[Path]) -> list[str]:
+    """A unique galaxy_id per cutout file: the name without its FITS suffix (``gal.v1.fits`` → ``gal.v1``),
+    or, when two files would share one (``a.fits`` and ``a.fits.gz``, or ``x/a.fits`` and ``y/a.fits``),
+    their paths relative to the input's common folder."""
+    stems = [_cutout_stem(f) for f in files]
+    if len(set(stems)) == len(stems):
+        return stems
+    import os
+
+    root = os.path.commonpath([str(f.resolve().parent) for f in files])
+    return [os.path.relpath(f.resolve(), root) for f in files]
+
+
 def plan(spec: str, partition_size: int = 256, split: str | None = None) -> tuple[list[Partition], list[Failure]]:
     """Partitions of a catalogue given as a directory or glob.
 
     * a mock dataset directory (``manifest.json`` + ``shard-*``): one partition per shard
       (``part-K`` holds ``shard-K``);
     * ``*.npz`` Pasquet cubes: ``partition_size`` rows per partition;
-    * a directory or glob of cutout FITS files: ``partition_size`` files per partition.
+    * a directory or glob of cutout FITS files: ``partition_size`` files per partition; each file's
+      ``galaxy_id`` is unique (:func:`cutout_keys`) and its path is in the ``file`` column.
 
     ``split`` ('train', 'val', 'test') keeps only galaxies of that split (integer ids).
     """
@@ -172,10 +195,12 @@ def plan(spec: str, partition_size: int = 256, split: str | None = None) -> tupl
                 raise BadInputError(f"{spec}: holds no mock dataset, .npz cube or cutout FITS files")
             if split is not None:
                 raise BadInputError("--split needs integer galaxy ids (mock or Pasquet input), not cutout files")
+            keys = cutout_keys(files)
             raw = [("cutouts", str(files[a]), len(files[a:a + partition_size]), a, a + len(files[a:a + partition_size]),
-                    tuple(str(f) for f in files[a:a + partition_size]), None) for a in range(0, len(files), partition_size)]
-    parts = [Partition(i if k is None else k, kind, src, n, a, b, files, split)
-             for i, (kind, src, n, a, b, files, k) in enumerate(raw)]
+                    tuple(str(f) for f in files[a:a + partition_size]), None, tuple(keys[a:a + partition_size]))
+                   for a in range(0, len(files), partition_size)]
+    parts = [Partition(i if k is None else k, kind, src, n, a, b, files, split, *keys)
+             for i, (kind, src, n, a, b, files, k, *keys) in enumerate(raw)]
     if not parts and not failures:
         raise BadInputError(f"{spec}: no galaxies to predict" + (f" in split {split!r}" if split else ""))
     return parts, failures
@@ -185,11 +210,9 @@ def plan(spec: str, partition_size: int = 256, split: str | None = None) -> tupl
 def _check_images(images: np.ndarray, label: str) -> np.ndarray:
     if images.ndim != 4 or images.shape[1:] != (5, 64, 64):
         raise BadInputError(f"{label}: images have shape {images.shape}, expected (N, 5, 64, 64)")
-    images = np.asarray(images, dtype=np.float32)
-    bad = np.count_nonzero(~np.isfinite(images))
-    if bad:
-        raise BadInputError(f"{label}: {bad} NaN/inf pixels")
-    return images
+    from model.data.preprocess import check_pixels
+
+    return check_pixels(images, label)
 
 
 def _load_mock(p: Partition) -> Loaded:
@@ -219,7 +242,8 @@ def _load_pasquet(p: Partition) -> Loaded:
 def _load_cutouts(p: Partition) -> Loaded:
     from model.data.sdss_cutout import read_cutout_fits
 
-    ids, offs, images, ra, dec, failures = [], [], [], [], [], []
+    ids, offs, images, ra, dec, paths, failures = [], [], [], [], [], [], []
+    keys = p.keys or tuple(cutout_keys([Path(f) for f in p.files]))
     for k, f in enumerate(p.files):
         try:
             c = read_cutout_fits(f)
@@ -227,14 +251,16 @@ def _load_cutouts(p: Partition) -> Loaded:
         except Exception as exc:  # noqa: BLE001 — one bad file must not sink the others
             failures.append(Failure(p.name, f, str(exc) if isinstance(exc, BadInputError) else f"{type(exc).__name__}: {exc}"))
             continue
-        ids.append(Path(f).name.split(".")[0])
+        ids.append(keys[k])
+        paths.append(str(f))
         offs.append(p.start + k)
         images.append(img)
         ra.append(c.ra)
         dec.append(c.dec)
     arr = np.stack(images) if images else np.zeros((0, 5, 64, 64), np.float32)
     return Loaded(np.array(ids, dtype=object), np.array(offs, np.int64), arr,
-                  pd.DataFrame({"ra": np.array(ra, float), "dec": np.array(dec, float)}), failures)
+                  pd.DataFrame({"ra": np.array(ra, float), "dec": np.array(dec, float),
+                                "file": np.array(paths, dtype=object)}), failures)
 
 
 def load_partition(p: Partition) -> Loaded:

@@ -199,12 +199,12 @@ def test_cutout_fits_validation(tmp_path):
     fits.PrimaryHDU(np.ones((64, 64, 5), np.float32)).writeto(tmp_path / "last.fits")
     with pytest.raises(BadInputError, match=r"shape \(64, 64, 5\), expected \(5, 64, 64\) \(band axis last"):
         read_cutout_fits(tmp_path / "last.fits")
-    fits.PrimaryHDU(np.ones((5, 32, 32), np.float32)).writeto(tmp_path / "small.fits")
+    fits.PrimaryHDU(np.ones((5, 32, 32), np.float32), header=fits.Header({"BUNIT": "nanomaggy"})).writeto(tmp_path / "small.fits")
     with pytest.raises(BadInputError, match=r"expected \(5, 64, 64\)"):
         read_cutout_fits(tmp_path / "small.fits")
     assert read_cutout_fits(tmp_path / "small.fits", size=None).size == 32
     bad = np.ones((5, 64, 64), np.float32)
     bad[1, 3, 4] = np.inf
-    fits.PrimaryHDU(bad).writeto(tmp_path / "inf.fits")
+    fits.PrimaryHDU(bad, header=fits.Header({"BUNIT": "nanomaggy"})).writeto(tmp_path / "inf.fits")
     with pytest.raises(BadInputError, match="1 NaN/inf pixels"):
         read_cutout_fits(tmp_path / "inf.fits")
