@@ -1,7 +1,7 @@
 """Export the current galaxy's samples and properties (FITS, CSV) and its spectra figure (PNG).
 
-FITS: :func:`model.data.spectra_fits.write_spectra_fits` (SPECTRUM median ± half 68 %, SAMPLES,
-QUANTILES 2.5/16/50/84/97.5 %) plus a ``PROPERTIES`` binary table with one row per sample.
+FITS: the prediction file of :mod:`model.data.predictions` (SPECTRUM median ± half 68 %, SAMPLES,
+QUANTILES 2.5/16/50/84/97.5 %, SAMPLEINFO) with a ``PROPERTIES`` table of one row per sample.
 CSV: the per-sample properties with a header block of ``#`` comment lines (galaxy, model, seed).
 PNG: the median, bands and best sample drawn with matplotlib (Agg), independent of the browser;
 every Bokeh plot also has its own "save" tool.
@@ -19,9 +19,9 @@ import panel as pn
 from panel.viewable import Viewer
 
 from explorer.state import ExplorerState
+from model.data.predictions import QUANTILE_LEVELS
 from model.errors import BadInputError
 
-QUANTILE_LEVELS = (0.025, 0.16, 0.5, 0.84, 0.975)
 
 
 def _meta(state: ExplorerState) -> dict:
@@ -35,32 +35,16 @@ def _meta(state: ExplorerState) -> dict:
 
 
 def fits_bytes(state: ExplorerState) -> bytes:
-    """The samples (and properties, when computed) as a FITS file in memory."""
-    from astropy.io import fits
-    from astropy.table import Table
-
-    from model.data.spectra_fits import write_spectra_fits
-    from model.data.tables import fits_safe
+    """The samples (and properties, when computed) as a prediction FITS file in memory
+    (:func:`model.data.predictions.write_prediction_fits`, the layout ``photospec predict`` writes)."""
+    from model.data.predictions import write_prediction_fits
 
     pred = state.prediction
     if pred is None:
         raise BadInputError("export: no samples drawn yet")
-    flux = np.asarray(pred.flux, float)
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "samples.fits"
-        write_spectra_fits(path, np.asarray(pred.wavelength, float), flux, quantiles=QUANTILE_LEVELS,
-                           meta=_meta(state), z=float(np.median(pred.z)))
-        with fits.open(path) as hdul:
-            hdus = [h.copy() for h in hdul]
-        z = fits.ImageHDU(np.asarray(pred.z, np.float32), name="Z_SAMPLES")
-        hdus.append(z)
-        if state.properties is not None:
-            t = fits.table_to_hdu(Table.from_pandas(fits_safe(state.properties)))
-            t.name = "PROPERTIES"
-            hdus.append(t)
-        buf = io.BytesIO()
-        fits.HDUList(hdus).writeto(buf)
-    return buf.getvalue()
+        path = write_prediction_fits(Path(tmp) / "samples.fits", pred, _meta(state), properties=state.properties)
+        return path.read_bytes()
 
 
 def csv_text(state: ExplorerState) -> str:

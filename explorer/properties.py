@@ -64,31 +64,13 @@ def total_r_magnitude(row: dict | None, image=None) -> tuple[float | None, str]:
 
 
 def sample_properties(prediction, row: dict | None = None, image=None) -> pd.DataFrame:
-    """Per-sample properties of a Prediction (one row per sample, plus ``score`` and ``is_best``).
+    """Per-sample properties of a Prediction (:func:`model.science.pipeline.measure` with σ* and
+    stellar mass; one row per sample, plus ``score`` and ``is_best``)."""
+    from model.science.pipeline import measure
 
-    Runs with one BLAS thread: on a shared CPU OpenBLAS's thread pool makes these small solves
-    many times slower.
-    """
-    from threadpoolctl import threadpool_limits
-
-    from model.science.fast import properties
-    from model.science.mass_colour import stellar_masses
-    from model.science.sigma_fast import fit_sigma
-
-    wave = np.asarray(prediction.wavelength, float)
-    flux = np.atleast_2d(np.asarray(prediction.flux, float))
-    z = np.asarray(prediction.z, float)
-    with threadpool_limits(1):
-        df = properties((wave, flux), z=z)
-        sig = fit_sigma(wave, flux, z)
-        mag, source = total_r_magnitude(row, image)
-        mass = stellar_masses(wave, flux, z, mag_r_total=mag)
-    df["sigma_star"] = sig["sigma_star"].to_numpy()
-    df["sigma_star_err"] = sig["sigma_star_err"].to_numpy()
-    df["log_mstar"] = mass["log_mstar"].to_numpy()
-    df["g_r_rest"] = mass["g_r_rest"].to_numpy()
+    mag, source = total_r_magnitude(row, image)
+    df = measure(prediction.wavelength, prediction.flux, prediction.z, sigma=True, mass=True, mag_r_total=mag)
     df.attrs["mass_source"] = source
-    df["reason"] = ["; ".join(r for r in parts if r) for parts in zip(df["reason"], sig["reason"], mass["reason"])]
     df["score"] = np.asarray(prediction.score, float)
     df["is_best"] = np.arange(len(df)) == int(prediction.best)
     return df

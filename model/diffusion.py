@@ -206,7 +206,7 @@ def drop_condition(cond: Cond, null: Callable[[int], Cond], p: float, generator=
     return cond_where(keep, cond, null(cond.batch))
 
 
-class Prediction(NamedTuple):
+class Denoised(NamedTuple):
     """A denoiser's estimates of the clean sample and of the noise in x_t."""
 
     x0: torch.Tensor
@@ -214,7 +214,7 @@ class Prediction(NamedTuple):
 
 
 class ModelDenoiser:
-    """Wraps ``net(x, t, cond)`` that predicts ε or v into ``denoiser(x, t, cond) -> Prediction``.
+    """Wraps ``net(x, t, cond)`` that predicts ε or v into ``denoiser(x, t, cond) -> Denoised``.
 
     x0 = (x − σ ε)/α for ε (Ho et al. 2020 eq. 15); x0 = α x − σ v, ε = σ x + α v for v
     (Salimans & Ho 2022 §4). The network may run under bf16 autocast; its output is cast back
@@ -234,7 +234,7 @@ class ModelDenoiser:
             clip_x0 = (-float(clip_x0), float(clip_x0))
         self.clip_x0 = clip_x0
 
-    def __call__(self, x: torch.Tensor, t: torch.Tensor, cond=None) -> Prediction:
+    def __call__(self, x: torch.Tensor, t: torch.Tensor, cond=None) -> Denoised:
         alpha, sigma = (_bcast(v, x) for v in self.schedule.alpha_sigma(t.detach().cpu()))
         out = self.net(x, t, cond).to(x.dtype)
         if self.prediction == "eps":
@@ -244,7 +244,7 @@ class ModelDenoiser:
         if self.clip_x0 is not None:
             x0 = x0.clamp(*self.clip_x0)
             eps = (x - alpha * x0) / sigma
-        return Prediction(x0, eps)
+        return Denoised(x0, eps)
 
 
 class X0Denoiser:
@@ -253,10 +253,10 @@ class X0Denoiser:
     def __init__(self, fn: Callable, schedule: DiscreteSchedule):
         self.fn, self.schedule = fn, schedule
 
-    def __call__(self, x: torch.Tensor, t: torch.Tensor, cond=None) -> Prediction:
+    def __call__(self, x: torch.Tensor, t: torch.Tensor, cond=None) -> Denoised:
         alpha, sigma = (_bcast(v, x) for v in self.schedule.alpha_sigma(t.detach().cpu()))
         x0 = self.fn(x, t, cond).to(x.dtype)
-        return Prediction(x0, (x - alpha * x0) / sigma)
+        return Denoised(x0, (x - alpha * x0) / sigma)
 
 
 class CFGDenoiser:
@@ -270,10 +270,10 @@ class CFGDenoiser:
     def __init__(self, denoiser: Callable, null: Callable[[int], Cond], scale: float):
         self.denoiser, self.null, self.scale = denoiser, null, float(scale)
 
-    def __call__(self, x: torch.Tensor, t: torch.Tensor, cond: Cond) -> Prediction:
+    def __call__(self, x: torch.Tensor, t: torch.Tensor, cond: Cond) -> Denoised:
         b = x.shape[0]
         both = self.denoiser(torch.cat([x, x]), torch.cat([t, t]), cond_cat([cond, self.null(b)]))
         w = self.scale
         x0_c, x0_u = both.x0.split(b)
         eps_c, eps_u = both.eps.split(b)
-        return Prediction(x0_u + w * (x0_c - x0_u), eps_u + w * (eps_c - eps_u))
+        return Denoised(x0_u + w * (x0_c - x0_u), eps_u + w * (eps_c - eps_u))

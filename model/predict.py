@@ -9,56 +9,20 @@ seeded per galaxy, so ``(image, seed, n)`` always gives the same spectra.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 import torch
 
+from model.data.predictions import Prediction  # noqa: F401  (re-exported: what Predictor returns)
 from model.data.preprocess import check_image_batch
-from model.data.spectrum import Spectrum
 from model.device import pick_device
 from model.errors import BadInputError, PhotospecError
 from model.hashing import sha256_file
 from model.settings import default_checkpoint
 
 DEFAULT_CHECKPOINT = default_checkpoint()  # the shipped model (``PHOTOSPEC_ASSETS`` moves it)
-
-
-@dataclass
-class Prediction:
-    """n sampled spectra of one galaxy: observed-frame vacuum Å, flux in 1e-17 erg s⁻¹ cm⁻² Å⁻¹."""
-
-    wavelength: np.ndarray
-    flux: np.ndarray  # (n, n_pix)
-    z: np.ndarray  # (n,) sampled redshift of each spectrum
-    score: np.ndarray  # (n,) contrastive cosine similarity to the image
-    ood_score: float
-    ood_flag: bool
-    meta: dict = field(default_factory=dict)
-
-    @property
-    def n(self) -> int:
-        return len(self.flux)
-
-    @property
-    def best(self) -> int:
-        """Index of the sample that best matches the image (highest contrastive score)."""
-        return int(np.argmax(self.score))
-
-    def quantiles(self, levels=(0.025, 0.16, 0.5, 0.84, 0.975)) -> np.ndarray:
-        """Per-pixel quantiles over the samples, (len(levels), n_pix)."""
-        return np.quantile(self.flux, levels, axis=0)
-
-    def to_spectrum(self) -> Spectrum:
-        """The samples as one batch :class:`Spectrum` (z = median sampled redshift)."""
-        return Spectrum(self.wavelength, self.flux, z=float(np.median(self.z)), meta=dict(self.meta))
-
-    def head(self, k: int) -> "Prediction":
-        """The first k samples (what a stream had drawn after k)."""
-        return Prediction(self.wavelength, self.flux[:k], self.z[:k], self.score[:k], self.ood_score,
-                          self.ood_flag, dict(self.meta))
 
 
 class Predictor:

@@ -7,7 +7,7 @@
   :func:`respaced_times` (the discrete schedule's own steps, for ``ddpm``/``ddim``), :func:`logsnr_times`
   or :func:`uniform_times` (for ``dpmpp_2m``); :func:`time_grid` gives each sampler's default grid and
   :func:`sample` builds it and runs the sampler in one call. One network evaluation per grid time.
-* ``denoiser(x, t, cond) -> Prediction(x0, eps)`` (see ``model.diffusion.ModelDenoiser``,
+* ``denoiser(x, t, cond) -> Denoised(x0, eps)`` (see ``model.diffusion.ModelDenoiser``,
   ``CFGDenoiser``); ``t`` is a (B,) float tensor.
 * ``x`` is the starting noise at t = 1 (any shape, batch first), e.g. from :func:`prior_noise`.
 * ``cond`` is computed once outside the loop (encode each galaxy once) and passed unchanged.

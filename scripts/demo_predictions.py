@@ -6,7 +6,7 @@ Input: the batch predictions made by
 and the mock dataset they were made from. The batch table has no stellar mass (the toolbox's fast
 path does not measure one), so this script redraws each galaxy's K samples exactly (same
 checkpoint, ``seed`` column, ``samples`` and ``chunk`` from ``_job.json``) and measures a predicted
-log M* per sample with :func:`model.science.mass_colour.stellar_masses` (Bell et al. 2003 M*/L from
+log M* per sample with the property pipeline (:func:`model.science.pipeline.measure`: Bell et al. 2003 M*/L from
 the rest-frame g − r, luminosity from the sampled redshift and the galaxy's observed total r
 magnitude), the same estimator as the explorer's properties pane. Each row: predicted median
 log M* (``log_mstar_pred``, with 16/84 %), the true ``log_mstar_true`` for reference, predicted median
@@ -27,7 +27,7 @@ import torch
 
 from model.mock.store import MockDataset
 from model.predict import DEFAULT_CHECKPOINT, Predictor
-from model.science.mass_colour import stellar_masses
+from model.science.pipeline import measure
 
 ROOT = Path(__file__).resolve().parents[1]
 BATCH = ROOT / "assets" / "predictions" / "mock-20k-test"
@@ -44,7 +44,8 @@ def predicted_masses(predictor, mock: MockDataset, preds: pd.DataFrame, job: dic
     for k, (gid, seed) in enumerate(zip(todo["galaxy_id"].to_numpy(), todo["seed"].to_numpy())):
         image = mock.get(int(pos[gid]))["image"]
         pred = predictor.sample(image, n=job["samples"], seed=int(seed), steps=job["steps"], chunk=job["chunk"])
-        m = stellar_masses(pred.wavelength, pred.flux, pred.z, mag_r_total=float(labels.at[gid, "mag_r"]))
+        m = measure(pred.wavelength, pred.flux, pred.z, sigma=False, mass=True,
+                    mag_r_total=float(labels.at[gid, "mag_r"]))
         v = m["log_mstar"].to_numpy(float)
         v = v[np.isfinite(v)]
         q = np.percentile(v, [16, 50, 84]) if v.size else (np.nan,) * 3

@@ -21,7 +21,8 @@ def register(sub) -> None:
     p = sub.add_parser("analyze", help="measure redshift, indices, lines, BPT class, metallicity, σ*, ages… of spectra")
     p.add_argument("files", nargs="+", help="SDSS spec-*.fits files or predicted-spectra files")
     p.add_argument("--out", help="write the table: .csv, .fits or .parquet")
-    p.add_argument("--fast", action="store_true", help="skip the pPXF fit (σ*, ages, [M/H], E(B−V)*, M*/L)")
+    p.add_argument("--fast", action="store_true", help="skip the pPXF fit (ages, [M/H], E(B−V)*, M*/L; σ* then "
+                                                       "comes from the fast template fit)")
     p.add_argument("--templates", default="emiles", choices=["emiles", "bc03"], help="SSP library for pPXF")
     p.add_argument("--fit-z", action="store_true",
                    help="measure every property at the redshift fitted from the spectrum, not the file's")
@@ -47,7 +48,7 @@ def _load(path: str):
 
 def analyze_spectrum(spec, fast: bool = False, templates: str = "emiles", fit_z: bool = False) -> pd.DataFrame:
     """All toolbox properties of one Spectrum (a row per spectrum, or per sample of a batch)."""
-    from model.science.fast import properties
+    from model.science.pipeline import measure
     from model.science.redshift import fit_redshift
 
     if spec.frame != "observed":
@@ -58,7 +59,8 @@ def analyze_spectrum(spec, fast: bool = False, templates: str = "emiles", fit_z:
     z_fit, z_err, z_q = (np.atleast_1d(v) for v in (z_fit, z_err, z_q))
     z_use = z_fit if (fit_z or not np.isfinite(z_file)) else np.full(n, z_file)
     z_use = np.where(np.isfinite(z_use), z_use, 0.0)
-    table = properties((spec.wavelength, spec.flux, spec.ivar), z=z_use)
+    table = measure(spec.wavelength, spec.flux, z_use, ivar=spec.ivar, wdisp=spec.wdisp, sigma=True, ppxf=not fast,
+                    templates=templates)
     table["z"] = np.where(z_use > 0, z_use, np.nan)
     table["z_file"] = z_file
     table["z_fit"], table["z_fit_err"], table["z_quality"] = z_fit, z_err, z_q
@@ -75,25 +77,6 @@ def analyze_spectrum(spec, fast: bool = False, templates: str = "emiles", fit_z:
                 table[col] = table[col].astype(object)
             table.loc[bad_z, col] = np.nan if table[col].dtype.kind in "fc" else None
     cls = str(spec.meta.get("class", "")).strip().upper()
-    if not fast:
-        rows = []
-        for i in range(n):
-            flux = spec.flux[i] if spec.is_batch else spec.flux
-            ivar = None if spec.ivar is None else (spec.ivar[i] if spec.is_batch else spec.ivar)
-            if bad_z[i]:
-                rows.append({"reason_ppxf": "pPXF: no redshift"})
-                continue
-            try:
-                from model.science.ppxf_fit import fit
-
-                r = fit((spec.wavelength, flux, ivar, spec.wdisp), z=float(z_use[i]), templates=templates)
-                r["reason_ppxf"] = r.pop("reason")
-            except PhotospecError as exc:
-                r = {"reason_ppxf": f"pPXF: {exc}"}
-            rows.append(r)
-        pp = pd.DataFrame(rows)
-        table = pd.concat([table, pp.drop(columns="reason_ppxf")], axis=1)
-        table["reason"] = ["; ".join(x for x in (a, b) if x) for a, b in zip(table["reason"], pp["reason_ppxf"])]
     if cls == "QSO":
         table["reason"] = ["; ".join(x for x in ("object: pipeline class QSO, galaxy models do not apply", r) if x)
                            for r in table["reason"]]

@@ -2,12 +2,10 @@
 
 ``--images FILE…`` (cutout FITS from ``photospec cutout``, or ``.npy`` 5×64×64 nanomaggies) writes
 
-* ``--out X.fits`` (one input) or ``--out DIR`` (one ``DIR/<name>.fits`` per input): the layout of
-  :mod:`model.data.spectra_fits` (SAMPLES, QUANTILES 2.5/16/50/84/97.5 %, provenance in the header,
-  OOD score/flag and the redshift summary in ``METAJSON``) plus a ``SAMPLEINFO`` table with each
-  sample's redshift ``Z`` and contrastive score ``SCORE``;
-* ``--out X.parquet``: one row per sample (input, sample, seed, z, score, ood_score, ood_flag,
-  flux as a list), the wavelength grid and provenance in the schema metadata ``photospec``.
+* ``--out X.fits`` (one input) or ``--out DIR`` (one ``DIR/<name>.fits`` per input), or
+  ``--out X.parquet`` (all inputs): the prediction files of :mod:`model.data.predictions` (samples,
+  quantiles, each sample's redshift and score, OOD score/flag and the redshift summary in the
+  provenance), read back by :func:`model.data.predictions.read_predictions`;
 
 and prints one line per galaxy (median z with its 68 % interval, OOD flag). Every input is read
 and checked before the model is loaded: one bad file is one error line and exit status 1.
@@ -19,15 +17,12 @@ per-galaxy property quantiles; exit status 1 when any partition or file failed (
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from model.errors import BadInputError
-
-FITS_LEVELS = (0.025, 0.16, 0.5, 0.84, 0.975)
 
 
 def register(sub) -> None:
@@ -122,47 +117,8 @@ def _meta(pred, source: str, threshold: float) -> dict:
     return m
 
 
-def _write_fits(path: Path, pred, meta: dict) -> None:
-    from astropy.io import fits
-
-    from model.data.spectra_fits import write_spectra_fits
-
-    write_spectra_fits(path, pred.wavelength, pred.flux, quantiles=FITS_LEVELS, meta=meta, z=meta["z_median"])
-    info = fits.BinTableHDU.from_columns([fits.Column("Z", format="E", array=pred.z.astype(np.float32)),
-                                          fits.Column("SCORE", format="E", array=pred.score.astype(np.float32))],
-                                         name="SAMPLEINFO")
-    info.header["OODSCORE"] = (float(pred.ood_score), "out-of-distribution score of the image")
-    info.header["OODFLAG"] = (bool(pred.ood_flag), "score above the training-set 99.5th percentile")
-    fits.append(path, info.data, info.header)
-
-
-def _write_parquet(path: Path, preds, inputs, metas) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    cols = {k: [] for k in ("input", "sample", "seed", "z", "score", "ood_score", "ood_flag")}
-    flux = []
-    for src, pred, m in zip(inputs, preds, metas):
-        n = pred.n
-        cols["input"] += [src] * n
-        cols["sample"] += list(range(n))
-        cols["seed"] += [m["seed"]] * n
-        cols["z"] += pred.z.astype(float).tolist()
-        cols["score"] += pred.score.astype(float).tolist()
-        cols["ood_score"] += [m["ood_score"]] * n
-        cols["ood_flag"] += [m["ood_flag"]] * n
-        flux.append(pred.flux.astype(np.float32))
-    f = np.concatenate(flux)
-    table = pa.table({**cols, "flux": pa.FixedSizeListArray.from_arrays(pa.array(f.ravel()), f.shape[1])})
-    from model.data.spectrum import FLUX_UNIT
-
-    meta = {"wavelength": preds[0].wavelength.tolist(), "wavelength_unit": "Angstrom (vacuum, observed frame)",
-            "flux_unit": FLUX_UNIT, "galaxies": metas}
-    table = table.replace_schema_metadata({b"photospec": json.dumps(meta, default=str).encode()})
-    pq.write_table(table, path, compression="zstd")
-
-
 def _run_images(args) -> int:
+    from model.data.predictions import write_prediction_fits, write_predictions_parquet
     from model.predict import Predictor
 
     fmt, targets = _targets(args.images, args.out)
@@ -178,10 +134,10 @@ def _run_images(args) -> int:
     preds = predictor.sample(images, n=n, seed=args.seed, steps=args.steps, chunk=args.chunk)
     metas = [_meta(p, src, threshold) for p, src in zip(preds, args.images)]
     if fmt == "parquet":
-        _write_parquet(targets[0], preds, args.images, metas)
+        write_predictions_parquet(targets[0], preds, metas)
     else:
         for t, p, m in zip(targets, preds, metas):
-            _write_fits(t, p, m)
+            write_prediction_fits(t, p, m)
     for k, (src, p, m) in enumerate(zip(args.images, preds, metas)):
         where = targets[0] if fmt == "parquet" else targets[k]
         flag = "FLAGGED out of distribution" if p.ood_flag else "in distribution"

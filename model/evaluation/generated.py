@@ -15,10 +15,10 @@ import multiprocessing as mp
 
 import numpy as np
 
+from model.data.predictions import QUANTILE_LEVELS
 from model.evaluation.metrics import pit
 
 PIT_BINS = 100
-QUANTILE_LEVELS = (0.025, 0.16, 0.5, 0.84, 0.975)
 N_EXAMPLES = 24
 
 

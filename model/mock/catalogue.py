@@ -28,11 +28,11 @@ from model.mock.photometry import (BANDS, EBV_GRID, PC10_CM, Z_GRID, contract, g
 from model.mock.population import AGN_NONE, cosmo_tables
 from model.mock.sfh import sfh_weights
 from model.mock.ssp import load_basis
+from model.science.bpt import BPT_CLASSES
 from model.science.wavelengths import air_to_vac
 
 __all__ = ["build_catalogue", "catalogue_rows", "component_weights", "bpt_class", "BPT_CLASSES", "LINE_SIGMA_1E17"]
 
-BPT_CLASSES = ("star-forming", "composite", "seyfert", "liner", "unclassified")
 LINE_SIGMA_1E17 = 2.0  # typical SDSS line-flux error; a BPT class needs all four lines ≥ 3σ
 COMPONENTS = ("bulge", "disk")
 

@@ -1,8 +1,8 @@
 """One catalogue row per galaxy: quantiles of every toolbox property over its K sampled spectra.
 
-The properties are those of the fast path (:func:`model.science.fast.properties`: Dn4000, D4000,
-Lick indices, line fluxes and equivalent widths, BPT ratios, N2/O3N2 metallicity, Balmer
-decrement), measured on each sample at that sample's own model redshift; the BPT class becomes
+The properties are those of the property pipeline (:func:`model.science.pipeline.measure`: Dn4000,
+D4000, Lick indices, line fluxes and equivalent widths, BPT ratios, N2/O3N2 metallicity, Balmer
+decrement; σ* on request), measured on each sample at that sample's own model redshift; the BPT class becomes
 the fraction of samples in each class (Doorenbos et al. 2024 read properties off the sample set
 the same way). Only summaries are stored: a galaxy's samples are regenerated exactly from its
 ``seed`` with :meth:`model.predict.Predictor.sample`.
@@ -13,10 +13,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from model.science.bpt import BPT_CLASSES
+
 __all__ = ["DEFAULT_LEVELS", "quantile_name", "summarise", "check_levels"]
 
 DEFAULT_LEVELS = (0.16, 0.5, 0.84)
-BPT_CLASSES = ("star-forming", "composite", "seyfert", "liner", "unclassified")
 _SKIP = {"z", "z_err", "z_source", "z_quality", "reason", "bpt_class", "is_agn"}
 
 
@@ -41,12 +42,13 @@ def _property_columns(table: pd.DataFrame) -> list[str]:
     return [c for c in table.columns if c not in _SKIP and not c.endswith("_err") and table[c].dtype.kind in "fiu"]
 
 
-def summarise(pred, levels=DEFAULT_LEVELS) -> dict:
-    """Summary row of one :class:`model.predict.Prediction` (no ``galaxy_id``/``seed``; the caller adds them)."""
-    from model.science.fast import properties
+def summarise(pred, levels=DEFAULT_LEVELS, sigma: bool = False) -> dict:
+    """Summary row of one :class:`model.predict.Prediction` (no ``galaxy_id``/``seed``; the caller adds them):
+    the properties of :func:`model.science.pipeline.measure` (σ* too when ``sigma``) on every sample."""
+    from model.science.pipeline import measure
 
     z = np.asarray(pred.z, dtype=float)
-    table = properties((pred.wavelength, pred.flux), z=z)
+    table = measure(pred.wavelength, pred.flux, z, sigma=sigma)
     row: dict = {"ood_score": np.float32(pred.ood_score), "ood_flag": bool(pred.ood_flag),
                  "match_score_best": np.float32(np.max(pred.score))}
     q = np.quantile(z, levels)

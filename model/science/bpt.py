@@ -24,6 +24,7 @@ import pandas as pd
 K_HBETA, K_HALPHA = 3.61, 2.53  # Calzetti et al. 2000 at 4861, 6563 Å
 CASE_B = 2.86
 AGN_CLASSES = ("composite", "seyfert", "liner")
+BPT_CLASSES = ("star-forming", *AGN_CLASSES, "unclassified")  # every class :func:`classify` gives
 
 
 def kewley01(x):

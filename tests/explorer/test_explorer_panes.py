@@ -190,7 +190,7 @@ def test_properties_summary_truth_and_agn(catalogue):
     assert len(view._grid.objects) >= 8 and "P(AGN)" in view._table.object
 
 
-def test_exports_open_with_astropy(catalogue):
+def test_exports_open_with_astropy(catalogue, tmp_path):
     from astropy.io import fits
 
     state = ExplorerState(galaxy_id=105, source="catalogue galaxy #105")
@@ -200,11 +200,17 @@ def test_exports_open_with_astropy(catalogue):
     from explorer.properties import sample_properties
 
     state.param.update(prediction=pred, properties=sample_properties(pred))
-    with fits.open(io.BytesIO(fits_bytes(state))) as h:
+    data = fits_bytes(state)
+    with fits.open(io.BytesIO(data)) as h:
         names = [x.name for x in h]
-        assert {"SAMPLES", "SPECTRUM", "QUANTILES", "PROPERTIES", "Z_SAMPLES"} <= set(names)
+        assert {"SAMPLES", "SPECTRUM", "QUANTILES", "SAMPLEINFO", "PROPERTIES"} <= set(names)
         assert h["SAMPLES"].data.shape == (16, WAVE.size)
         assert len(h["PROPERTIES"].data) == 16 and "dn4000" in h["PROPERTIES"].columns.names
+    from model.data.predictions import read_predictions  # the download is the CLI's prediction file
+
+    (path := tmp_path / "download.fits").write_bytes(data)
+    (back,) = read_predictions(path)
+    assert np.allclose(back.z, pred.z) and back.meta["galaxy_id"] == 105
     text = csv_text(state)
     assert text.startswith("# ") and "galaxy_id: 105" in text
     back = pd.read_csv(io.StringIO(text), comment="#")
