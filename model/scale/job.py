@@ -15,6 +15,7 @@ complete are never submitted again.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from dataclasses import dataclass, field
@@ -74,7 +75,7 @@ def _client(scheduler: str, workers: int | None, threads_per_worker: int, dashbo
         # host binds the scheduler, nannies and workers to loopback; a bare ":PORT" dashboard would
         # listen on every interface, so the default names the loopback host too
         cluster = LocalCluster(n_workers=workers or 2, threads_per_worker=threads_per_worker, processes=True,
-                               host=LOOPBACK, dashboard_address=dashboard_address)
+                               host=LOOPBACK, dashboard_address=dashboard_address, preload=["model.scale.worker"])
         return Client(cluster), cluster
     try:
         if scheduler.endswith(".json"):  # written by `dask scheduler --scheduler-file F` (e.g. in a SLURM job)
@@ -84,6 +85,15 @@ def _client(scheduler: str, workers: int | None, threads_per_worker: int, dashbo
         return Client(scheduler, timeout="20s"), None
     except (OSError, TimeoutError) as exc:
         raise PhotospecError(f"--scheduler {scheduler}: cannot reach a Dask scheduler ({exc})") from None
+
+
+def _quiet_dask() -> None:
+    """Silence this process's Dask loggers (a Ctrl-C'd job's shutdown logs cancelled tasks and killed workers)."""
+    import logging
+
+    for name in ["distributed", *logging.root.manager.loggerDict]:
+        if name == "distributed" or name.startswith("distributed."):
+            logging.getLogger(name).setLevel(logging.CRITICAL + 1)
 
 
 def _bar(total: int, progress: bool):
@@ -163,6 +173,13 @@ def run_catalogue(catalogue: str, out, job: dict, scheduler: str = "local", clie
                         res = {"partition": p.name, "rows": 0, "seconds": 0.0, "load_s": 0.0,
                                "failures": [Failure(p.name, p.label, f"task failed: {type(exc).__name__}: {exc}")]}
                     _collect(res, result, bar, on_done)
+            except KeyboardInterrupt:
+                # the user stopped the job: tasks cancelled and workers closed mid-task are expected, not news
+                _quiet_dask()
+                if cluster is not None:
+                    with contextlib.suppress(Exception):
+                        client.run(_quiet_dask)
+                raise
             finally:
                 if own is not None:
                     own.close()

@@ -20,11 +20,24 @@ from model.scale.partitions import Failure, Partition, load_partition
 from model.scale.store import write_part
 from model.scale.summary import summarise
 
-__all__ = ["get_predictor", "predict_partition", "run_partition", "MAX_RUN"]
+__all__ = ["get_predictor", "predict_partition", "run_partition", "MAX_RUN", "dask_setup"]
 
 MAX_RUN = 64  # galaxies encoded together (consecutive seeds share one Predictor.sample call)
 _CACHE: dict = {}
 _CACHE_LOCK = threading.Lock()
+
+
+def dask_setup(worker) -> None:
+    """Preload of the local cluster's worker processes (``LocalCluster(preload=["model.scale.worker"])``).
+
+    Ctrl-C in a terminal reaches every process of the foreground group; the driver handles it (it
+    closes the cluster and exits with status 130), so a worker ignores SIGINT instead of cancelling
+    its task mid-way and logging the cancellation.
+    """
+    import signal
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _worker_threads() -> int | None:
