@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+from functools import partial
 
 import numpy as np
 import panel as pn
@@ -75,12 +76,12 @@ class SamplingController(Viewer):
                 row = self.catalogue.row(gid)
                 image = self.catalogue.cutout(gid)
                 truth = self.catalogue.true_spectrum(gid)
-            except PhotospecError as exc:
-                post_to_session(doc, lambda: self._fail(str(exc)))
+            except PhotospecError as exc:  # the text is bound now: `exc` is unbound once the block ends
+                post_to_session(doc, partial(self._fail, str(exc)))
                 return
             except Exception as exc:  # shown to the user, logged with its traceback
                 log.exception("rendering galaxy %s", gid)
-                post_to_session(doc, lambda: self._fail(f"galaxy #{gid}: {type(exc).__name__}: {exc}"))
+                post_to_session(doc, partial(self._fail, f"galaxy #{gid}: {type(exc).__name__}: {exc}"))
                 return
 
             def apply():
@@ -123,11 +124,11 @@ class SamplingController(Viewer):
                     raise PhotospecError("the predictor returned no samples")
                 props = sample_properties(last, row=row, image=image)
             except PhotospecError as exc:
-                post_to_session(doc, lambda: self._fail(str(exc)))
+                post_to_session(doc, partial(self._fail, str(exc)))
                 return
             except Exception as exc:
                 log.exception("sampling job %s", job)
-                post_to_session(doc, lambda: self._fail(f"sampling failed: {type(exc).__name__}: {exc}"))
+                post_to_session(doc, partial(self._fail, f"sampling failed: {type(exc).__name__}: {exc}"))
                 return
             post_to_session(doc, lambda: self._final(job, props))
 
