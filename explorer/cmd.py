@@ -19,6 +19,7 @@ import param
 from holoviews.operation.datashader import datashade, dynspread, rasterize
 from panel.viewable import Viewer
 
+from explorer.escaping import escape_text
 from explorer.state import ExplorerState
 from model.errors import PhotospecError
 
@@ -119,7 +120,7 @@ class CMDView(Viewer):
         for c in ("mag_r", "u_r", "abs_mag_r", "z", "log_mstar", "bpt_class"):
             if c in self.catalogue.df.columns:
                 v = self.catalogue.df[c].iloc[i] if not self.catalogue.is_dask else self.catalogue.row(gid)[c]
-                parts.append(f"{AXIS_LABELS.get(c, c)} = {v:.3f}" if isinstance(v, (float, np.floating)) else f"{c} = {v}")
+                parts.append(f"{AXIS_LABELS.get(c, c)} = {v:.3f}" if isinstance(v, (float, np.floating)) else f"{c} = {escape_text(v)}")
         return "  ·  ".join(parts)
 
     def select_box(self, bounds) -> None:

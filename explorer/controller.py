@@ -18,6 +18,7 @@ import panel as pn
 import param
 from panel.viewable import Viewer
 
+from explorer.escaping import escape_text
 from explorer.properties import sample_properties
 from explorer.sampler import SharedPredictor, post_to_session, run_in_worker
 from explorer.state import ExplorerState
@@ -159,7 +160,7 @@ class SamplingController(Viewer):
     def _on_progress(self, *_):
         self._progress.value = self.state.progress
         self._progress.active = self.state.busy and self.state.progress == 0
-        self._status.object = self.state.message
+        self._status.object = escape_text(self.state.message)
 
     def __panel__(self):
         seed = pn.widgets.IntInput.from_param(self.state.param.seed, label="seed", width=90)
