@@ -151,9 +151,13 @@ class CMDView(Viewer):
         return hv.Points(self.catalogue.df, kdims=[self.x, self.y], vdims=vdims)
 
     def _marker(self, galaxy_id):
-        if galaxy_id is None:
+        """A ring at the picked galaxy; none for no pick or an id the catalogue lacks (the controller reports it)."""
+        try:
+            row = None if galaxy_id is None else self.catalogue.row(galaxy_id)
+        except PhotospecError:
+            row = None
+        if row is None:
             return hv.Points([], kdims=[self.x, self.y])
-        row = self.catalogue.row(galaxy_id)
         return hv.Points([(row[self.x], row[self.y])], kdims=[self.x, self.y]).opts(
             marker="circle_cross", size=18, fill_alpha=0, line_color="red", line_width=2)
 

@@ -77,10 +77,12 @@ def test_escape_text_accepts_any_value():
 
 
 class Toasts:
-    """Records what the session's notification area is asked to show."""
+    """Records what the session's notification area is asked to show (a loaded page: shown at once)."""
 
-    def __init__(self):
+    def __init__(self, monkeypatch):
         self.shown = []
+        monkeypatch.setattr(type(pn.state), "notifications", property(lambda state: self))
+        monkeypatch.setattr(type(pn.state), "onload", lambda state, callback, threaded=False: callback())
 
     def __getattr__(self, level):
         return lambda text, duration=None: self.shown.append((level, text))
@@ -89,8 +91,7 @@ class Toasts:
 def test_toasts_are_escaped(monkeypatch):
     from explorer.session import notifier
 
-    toasts = Toasts()
-    monkeypatch.setattr(type(pn.state), "notifications", property(lambda self: toasts))
+    toasts = Toasts(monkeypatch)
     notify = notifier()
     notify("error", f"{XSS}.fits: BANDS = '{XSS}'")
     notify("success", f"{XSS}.fits: cutout loaded")
@@ -168,8 +169,7 @@ def test_upload_messages_with_a_hostile_name_and_header_are_text(tmp_path, monke
     from model.data.sdss_cutout import Cutout, write_cutout_fits
     from tests.explorer.fakes import fake_cutout
 
-    toasts = Toasts()
-    monkeypatch.setattr(type(pn.state), "notifications", property(lambda self: toasts))
+    toasts = Toasts(monkeypatch)
     state = ExplorerState()
     up = UploadView(state, notify=notifier())
     ctl = SamplingController(state, None, SharedPredictor(lambda: FakePredictor()))

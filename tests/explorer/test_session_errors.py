@@ -91,3 +91,12 @@ def test_no_closure_uses_an_exception_name_after_its_except_block():
     found = [f for d in ("explorer", "model") for p in sorted((ROOT / d).rglob("*.py"))
              for f in _closures_over_exception_names(p)]
     assert found == []
+
+
+def test_the_cmd_draws_no_marker_for_an_id_the_catalogue_lacks(catalogue):
+    from explorer.cmd import CMDView
+
+    view = CMDView(catalogue, ExplorerState())
+    assert len(view._marker(99999999999)) == 0  # the controller reports the unknown id; the plot still renders
+    gid = int(catalogue.ids()[3])
+    assert len(view._marker(gid)) == 1

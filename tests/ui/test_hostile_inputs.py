@@ -71,3 +71,21 @@ def test_markup_in_an_uploaded_name_or_header_is_shown_as_text(chromium, explore
     assert any(t.startswith("bands.fits: BANDS") and XSS_BANDS in t for t in texts), texts
     page.get_by_text(XSS_NAME, exact=False).last.wait_for(timeout=30_000)  # the status line, as text
     page.context.close()
+
+
+def test_an_unknown_galaxy_in_the_address_is_reported_and_the_page_stays_usable(chromium, explorer):
+    url, apps, _ = explorer
+    page = open_page(chromium, f"{url}?galaxy=99999999999&n=16&colour=%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E")
+    dialogs = _watch_dialogs(page)
+    app = apps[-1]
+    wait_for(lambda: app.explorer is not None, 60, what="the panes")
+    page.get_by_text("no galaxy with galaxy_id 99999999999").first.wait_for(timeout=60_000)
+    assert "99999999999" in _toasts(page, 1).first.inner_text()
+    assert not app.explorer.state.busy
+    plot_canvas_click(page, page.locator("canvas").first, 0.5, 0.5)  # a later pick works
+    gid = wait_for(lambda: app.explorer.state.galaxy_id not in (None, 99999999999) and app.explorer.state.galaxy_id,
+                   60, what="a pick on the CMD")
+    wait_for(lambda: done(app, 16), 180, what="samples for the picked galaxy")
+    assert app.explorer.state.source == f"catalogue galaxy #{gid}"
+    assert dialogs == []
+    page.context.close()
