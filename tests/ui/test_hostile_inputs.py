@@ -89,3 +89,23 @@ def test_an_unknown_galaxy_in_the_address_is_reported_and_the_page_stays_usable(
     assert app.explorer.state.source == f"catalogue galaxy #{gid}"
     assert dialogs == []
     page.context.close()
+
+
+def test_a_30_mb_upload_gets_the_size_message_and_the_session_survives(chromium, explorer, mock_catalogue, tmp_path):
+    from model.data.sdss_cutout import Cutout, write_cutout_fits
+
+    url, apps, _ = explorer
+    page = open_page(chromium, url)
+    app = apps[-1]
+    wait_for(lambda: app.explorer is not None, 60, what="the panes")
+    huge = tmp_path / "huge.fits"
+    huge.write_bytes(b"SIMPLE  =                    T" + bytes(30_000_000))
+    page.locator("input[type=file]").set_input_files(huge)
+    text = _toasts(page, 1).first.inner_text()
+    assert text == "huge.fits: 28.6 MiB is too large for a 5×64×64 cutout", text
+    image = mock_catalogue.cutout(int(mock_catalogue.ids()[6]))
+    good = write_cutout_fits(Cutout(image, 150.0, 2.0, [1.3] * 5, [0.03] * 5), tmp_path / "good.fits")
+    page.locator("input[type=file]").set_input_files(good)  # the same session goes on
+    wait_for(lambda: app.explorer.state.source == "upload good.fits", 60, what="a later upload")
+    page.locator(".notyf__toast").filter(has_text="good.fits: cutout loaded").wait_for(timeout=60_000)
+    page.context.close()
