@@ -15,6 +15,7 @@ import logging
 
 import panel as pn
 
+from explorer.escaping import escape_text
 from model.errors import PhotospecError
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ def build_app(catalogue=None, predictor=None):
         except Exception as exc:  # shown in the page (a missing catalogue is a PhotospecError)
             if not isinstance(exc, PhotospecError):
                 log.exception("building the explorer's panes")
-            main[:] = [pn.pane.Alert(f"The explorer could not start: {exc}", alert_type="danger")]
+            main[:] = [pn.pane.Alert(escape_text(f"The explorer could not start: {exc}"), alert_type="danger")]
             return
         ex.sync_url()
         tmpl.explorer = ex

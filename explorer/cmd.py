@@ -19,6 +19,7 @@ import param
 from holoviews.operation.datashader import datashade, dynspread, rasterize
 from panel.viewable import Viewer
 
+from explorer.escaping import escape_text
 from explorer.state import ExplorerState
 from model.errors import PhotospecError
 
@@ -119,7 +120,7 @@ class CMDView(Viewer):
         for c in ("mag_r", "u_r", "abs_mag_r", "z", "log_mstar", "bpt_class"):
             if c in self.catalogue.df.columns:
                 v = self.catalogue.df[c].iloc[i] if not self.catalogue.is_dask else self.catalogue.row(gid)[c]
-                parts.append(f"{AXIS_LABELS.get(c, c)} = {v:.3f}" if isinstance(v, (float, np.floating)) else f"{c} = {v}")
+                parts.append(f"{AXIS_LABELS.get(c, c)} = {v:.3f}" if isinstance(v, (float, np.floating)) else f"{c} = {escape_text(v)}")
         return "  ·  ".join(parts)
 
     def select_box(self, bounds) -> None:
@@ -150,9 +151,13 @@ class CMDView(Viewer):
         return hv.Points(self.catalogue.df, kdims=[self.x, self.y], vdims=vdims)
 
     def _marker(self, galaxy_id):
-        if galaxy_id is None:
+        """A ring at the picked galaxy; none for no pick or an id the catalogue lacks (the controller reports it)."""
+        try:
+            row = None if galaxy_id is None else self.catalogue.row(galaxy_id)
+        except PhotospecError:
+            row = None
+        if row is None:
             return hv.Points([], kdims=[self.x, self.y])
-        row = self.catalogue.row(galaxy_id)
         return hv.Points([(row[self.x], row[self.y])], kdims=[self.x, self.y]).opts(
             marker="circle_cross", size=18, fill_alpha=0, line_color="red", line_width=2)
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import itertools
 import logging
+from functools import partial
 
 import numpy as np
 import panel as pn
 import param
 from panel.viewable import Viewer
 
+from explorer.escaping import escape_text
 from explorer.properties import sample_properties
 from explorer.sampler import SharedPredictor, post_to_session, run_in_worker
 from explorer.state import ExplorerState
@@ -75,12 +77,12 @@ class SamplingController(Viewer):
                 row = self.catalogue.row(gid)
                 image = self.catalogue.cutout(gid)
                 truth = self.catalogue.true_spectrum(gid)
-            except PhotospecError as exc:
-                post_to_session(doc, lambda: self._fail(str(exc)))
+            except PhotospecError as exc:  # the text is bound now: `exc` is unbound once the block ends
+                post_to_session(doc, partial(self._fail, str(exc)))
                 return
             except Exception as exc:  # shown to the user, logged with its traceback
                 log.exception("rendering galaxy %s", gid)
-                post_to_session(doc, lambda: self._fail(f"galaxy #{gid}: {type(exc).__name__}: {exc}"))
+                post_to_session(doc, partial(self._fail, f"galaxy #{gid}: {type(exc).__name__}: {exc}"))
                 return
 
             def apply():
@@ -123,11 +125,11 @@ class SamplingController(Viewer):
                     raise PhotospecError("the predictor returned no samples")
                 props = sample_properties(last, row=row, image=image)
             except PhotospecError as exc:
-                post_to_session(doc, lambda: self._fail(str(exc)))
+                post_to_session(doc, partial(self._fail, str(exc)))
                 return
             except Exception as exc:
                 log.exception("sampling job %s", job)
-                post_to_session(doc, lambda: self._fail(f"sampling failed: {type(exc).__name__}: {exc}"))
+                post_to_session(doc, partial(self._fail, f"sampling failed: {type(exc).__name__}: {exc}"))
                 return
             post_to_session(doc, lambda: self._final(job, props))
 
@@ -158,7 +160,7 @@ class SamplingController(Viewer):
     def _on_progress(self, *_):
         self._progress.value = self.state.progress
         self._progress.active = self.state.busy and self.state.progress == 0
-        self._status.object = self.state.message
+        self._status.object = escape_text(self.state.message)
 
     def __panel__(self):
         seed = pn.widgets.IntInput.from_param(self.state.param.seed, label="seed", width=90)

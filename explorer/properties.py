@@ -20,6 +20,7 @@ import panel as pn
 import param
 from panel.viewable import Viewer
 
+from explorer.escaping import escape_text
 from explorer.state import ExplorerState
 from model.science.bpt import kauffmann03, kewley01, schawinski07
 
@@ -183,7 +184,7 @@ class PropertiesView(Viewer):
         self._agn.value = 0 if np.isnan(p) else 100 * p
         cls = df["bpt_class"].value_counts().to_dict()
         lines.append("")
-        lines.append(f"BPT classes of the samples: {', '.join(f'{c}: {n}' for c, n in cls.items())} "
+        lines.append(f"BPT classes of the samples: {', '.join(f'{escape_text(c)}: {n}' for c, n in cls.items())} "
                      f"({k} classified; P(AGN) counts composite, Seyfert and LINER).")
         n_sig = int(np.isfinite(pd.to_numeric(df.get("sigma_star"), errors="coerce")).sum()) \
             if "sigma_star" in df.columns else 0
@@ -191,7 +192,7 @@ class PropertiesView(Viewer):
                      f"{n_sig} of {len(df)} samples measured. log M*: Bell et al. (2003) M*/L from each sample's "
                      f"rest-frame g − r, luminosity from its redshift and the {df.attrs.get('mass_source', 'fibre light')}.")
         if row.get("bpt_class") is not None:
-            lines.append(f"True class (mock): **{row['bpt_class']}**.")
+            lines.append(f"True class (mock): **{escape_text(row['bpt_class'])}**.")
         self._table.object = "\n".join(lines)
 
     def __panel__(self):

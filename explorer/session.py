@@ -12,6 +12,7 @@ from explorer.about import about_pane
 from explorer.cmd import CMDView
 from explorer.controller import SamplingController
 from explorer.cutout import CutoutView
+from explorer.escaping import escape_text
 from explorer.export import ExportView
 from explorer.overlays import OverlaysView
 from explorer.properties import PropertiesView
@@ -22,13 +23,19 @@ from explorer.upload import UploadView
 
 
 def notifier():
-    """A ``notify(level, text)`` that shows a toast in the current session (no-op without one)."""
+    """A ``notify(level, text)`` that shows a toast in the current session (no-op without one).
+
+    ``text`` is shown literally (escaped with :func:`~explorer.escaping.escape_text`): it may quote a
+    file name, a header value or a catalogue string. A toast raised while the page is still loading
+    (an unknown ``?galaxy=`` found while the panes are built) waits for the page, which would
+    otherwise never show it.
+    """
     def notify(level: str, text: str) -> None:
         n = pn.state.notifications
         if n is None:
             return
-        getattr(n, level if level in ("info", "success", "warning", "error") else "info")(
-            text, duration=0 if level == "error" else 5000)
+        show = getattr(n, level if level in ("info", "success", "warning", "error") else "info")
+        pn.state.onload(lambda: show(escape_text(text), duration=0 if level == "error" else 5000))
     return notify
 
 

@@ -16,6 +16,11 @@ from pathlib import Path
 from model import settings
 from model.errors import BadInputError
 
+# An uploaded file reaches the server base64-encoded (4/3 of its size) in one websocket message.
+# Bokeh's default limit (20 MiB) closed the connection (1009, "message too big") for files over
+# ~15 MB, before the explorer's own size check could answer, and the session was lost. With this
+# limit, files up to ~96 MB get the explorer's one-line message and the session goes on.
+WEBSOCKET_MAX_MESSAGE_BYTES = 128 * 2**20
 
 
 def explorer_file(name: str) -> Path:
@@ -54,7 +59,8 @@ def panel_command(args) -> tuple[list[str], dict]:
         raise BadInputError("panel: not installed in this environment (run scripts/setup.sh)")
     origins = [f"--allow-websocket-origin={h}:{args.port}" for h in ("localhost", "127.0.0.1", args.address)]
     argv = [sys.executable, "-m", "panel", "serve", str(app), "--port", str(args.port), "--address", args.address,
-            "--setup", str(explorer_file("warmup.py")), *dict.fromkeys(origins)]
+            "--setup", str(explorer_file("warmup.py")),
+            "--websocket-max-message-size", str(WEBSOCKET_MAX_MESSAGE_BYTES), *dict.fromkeys(origins)]
     if args.show:
         argv.append("--show")
     return argv, env

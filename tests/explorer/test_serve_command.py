@@ -38,3 +38,15 @@ def test_bad_arguments_are_one_line_errors(tmp_path, capsys):
     assert main(["serve", "--catalogue", str(tmp_path / "missing.fits")]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "missing.fits" in err[0]
+
+
+def test_the_server_accepts_uploads_larger_than_the_explorer_refuses():
+    """The explorer's own size check answers an oversized cutout; the websocket must carry it there."""
+    from explorer.upload import MAX_BYTES
+    from model.commands.serve import WEBSOCKET_MAX_MESSAGE_BYTES
+
+    argv, _ = panel_command(args())
+    i = argv.index("--websocket-max-message-size")
+    assert int(argv[i + 1]) == WEBSOCKET_MAX_MESSAGE_BYTES
+    base64 = 4 / 3  # FileInput sends the file base64-encoded in one message
+    assert WEBSOCKET_MAX_MESSAGE_BYTES > base64 * 30_000_000 + 2**20 > base64 * MAX_BYTES

@@ -19,12 +19,15 @@ def free_port() -> int:
 
 @contextmanager
 def serve(app_factory, port: int | None = None):
-    """Serve ``app_factory`` (called once per session) at /app; yields the base URL."""
+    """Serve ``app_factory`` (called once per session) at /app as ``photospec serve`` does; yields the base URL."""
     import panel as pn
+
+    from model.commands.serve import WEBSOCKET_MAX_MESSAGE_BYTES
 
     port = port or free_port()
     server = pn.serve({"app": app_factory}, port=port, address="127.0.0.1", show=False, start=True,
-                      threaded=True, websocket_origin=[f"127.0.0.1:{port}", f"localhost:{port}"])
+                      threaded=True, websocket_origin=[f"127.0.0.1:{port}", f"localhost:{port}"],
+                      websocket_max_message_size=WEBSOCKET_MAX_MESSAGE_BYTES)  # as `photospec serve`
     deadline = time.time() + 30
     while time.time() < deadline:
         with socket.socket() as s:
