@@ -9,6 +9,7 @@ crosshair with a gap marks the target at the stamp centre (pixel 32, 32).
 from __future__ import annotations
 
 from explorer.plotting import hv
+from model.sdss import BANDS, CUTOUT_SIZE, PIXSCALE
 import numpy as np
 import panel as pn
 import param
@@ -16,9 +17,7 @@ from panel.viewable import Viewer
 
 from explorer.state import ExplorerState
 
-BANDS = "ugriz"
-PIXSCALE = 0.396  # arcsec per pixel
-HALF = 32 * PIXSCALE
+HALF = CUTOUT_SIZE / 2 * PIXSCALE
 
 
 def lupton_rgb(image: np.ndarray, bands: str = "irg", q: float = 8.0, stretch: float = 0.5) -> np.ndarray:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import param
 
+from model.sdss import CUTOUT_SHAPE
+
 
 class ExplorerState(param.Parameterized):
     """What is picked, what was drawn for it, and what the user asked for."""
@@ -35,4 +37,4 @@ class ExplorerState(param.Parameterized):
 
     @property
     def has_image(self) -> bool:
-        return isinstance(self.image, np.ndarray) and self.image.shape == (5, 64, 64)
+        return isinstance(self.image, np.ndarray) and self.image.shape == CUTOUT_SHAPE

@@ -25,10 +25,10 @@ import numpy as np
 import pandas as pd
 
 from model.errors import BadInputError
+from model.sdss import BANDS
 
-__all__ = ["Catalogue", "default_path", "detect_columns", "DASK_ROWS", "BANDS"]
+__all__ = ["Catalogue", "default_path", "detect_columns", "DASK_ROWS"]
 
-BANDS = "ugriz"
 DASK_ROWS = 10_000_000
 _MAG_PATTERNS = ("mag_{b}", "{b}", "{b}mag", "mag{b}", "petromag_{b}", "modelmag_{b}", "cmodelmag_{b}",
                  "dered_{b}", "absmag_{b}")

@@ -4,6 +4,7 @@ virtual environment, predicts a cutout and serves the explorer from a directory 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -31,8 +32,14 @@ def installed(tmp_path_factory):
     site-packages through a plain path entry (which runs none of its .pth files, so this checkout's
     editable install stays invisible)."""
     tmp = tmp_path_factory.mktemp("wheel")
+    src = tmp / "src"  # built from a copy: an in-tree build would leave build/ and *.egg-info in the checkout
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, src / name)
+    for name in ("model", "explorer", "assets"):
+        shutil.copytree(ROOT / name, src / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
     build = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-                            str(ROOT), "-w", str(tmp / "dist")], capture_output=True, text=True)
+                            str(src), "-w", str(tmp / "dist")], capture_output=True, text=True)
     assert build.returncode == 0, build.stderr
     wheel = next((tmp / "dist").glob("photospec-*.whl"))
     venv = tmp / "venv"

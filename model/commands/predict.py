@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from model.errors import BadInputError
+from model.sdss import CUTOUT_SHAPE
 
 
 def register(sub) -> None:
@@ -73,7 +74,7 @@ def read_image(path: str) -> np.ndarray:
             img = np.load(p, allow_pickle=False, mmap_mode="r")
         except (OSError, ValueError, EOFError) as exc:
             raise BadInputError(f"{path}: not a readable .npy array ({exc})") from None
-        if img.shape != (5, 64, 64):
+        if img.shape != CUTOUT_SHAPE:
             raise BadInputError(f"{path}: array has shape {img.shape}, expected (5, 64, 64) ugriz nanomaggies")
     else:
         from model.data.sdss_cutout import read_cutout_fits

@@ -13,10 +13,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from model.data.spectrum import SDSS_DLOGLAM, Spectrum
+from model.data.spectrum import Spectrum
 from model.errors import BadInputError
+from model.sdss import DLOGLAM, check_cutout_shape
 
-BANDS = "ugriz"
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class SpectrumGrid:
 # Native SDSS sampling over the paper's observed window: the SDSS lattice log10 λ = 3.5800 + 1e-4·i
 # from i = 221 (4000.4 Å) for 3264 = 51·2⁶ pixels (to 8483 Å), so a U-Net can halve it six times
 # and SDSS/mock spectra map onto it pixel for pixel. The paper's 1 Å grid is kept as a preset.
-NATIVE = SpectrumGrid(start=10 ** 3.6021, n_pix=3264, dlog=SDSS_DLOGLAM, name="sdss-native-4000-8483")
+NATIVE = SpectrumGrid(start=10 ** 3.6021, n_pix=3264, dlog=DLOGLAM, name="sdss-native-4000-8483")
 PAPER_1A = SpectrumGrid(start=4000.0, n_pix=4500, dlin=1.0, name="paper-1A-4000-8500")
 GRIDS = {g.name: g for g in (NATIVE, PAPER_1A)}
 
@@ -67,7 +67,7 @@ def binned(grid: SpectrumGrid, k: int) -> SpectrumGrid:
 
 def _bin_factor(grid: SpectrumGrid) -> int:
     """How many SDSS pixels one pixel of a log-λ ``grid`` spans (1 at native sampling or finer)."""
-    return max(1, int(round(grid.dlog / SDSS_DLOGLAM))) if grid.dlog else 1
+    return max(1, int(round(grid.dlog / DLOGLAM))) if grid.dlog else 1
 
 
 def resample(wave: np.ndarray, flux: np.ndarray, ivar: np.ndarray | None, grid: SpectrumGrid):
@@ -197,12 +197,7 @@ def check_pixels(x, source: str = "images") -> np.ndarray:
 
 def check_image_batch(images, source: str = "images") -> np.ndarray:
     """(5,64,64) or (N,5,64,64) real, finite, plausible array in nanomaggies → (N,5,64,64) float32."""
-    x = np.asarray(images)
-    if x.ndim == 3:
-        x = x[None]
-    if x.ndim != 4 or x.shape[1:] != (5, 64, 64):
-        raise BadInputError(f"{source}: expected 5×64×64 ugriz images (or N×5×64×64), got shape {tuple(np.shape(images))}")
-    return check_pixels(x, source)
+    return check_pixels(check_cutout_shape(images, source), source)
 
 
 def augment(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -19,8 +19,9 @@ from astropy.wcs import WCS
 from scipy.ndimage import shift as nd_shift
 
 from model.data.preprocess import check_pixels
-from model.data.sdss_frame import BANDS, FRAME_RE, PIXSCALE, Frame, PSField, frame_header, read_frame, read_psfield
+from model.data.sdss_frame import FRAME_RE, Frame, PSField, frame_header, read_frame, read_psfield
 from model.errors import BadInputError
+from model.sdss import BANDS, PIXSCALE
 
 __all__ = ["Cutout", "make_cutout", "find_frames", "load_frames", "find_psfield", "write_cutout_fits", "read_cutout_fits"]
 

@@ -27,11 +27,10 @@ from scipy.optimize import brentq
 
 from model.data.fitsio_safe import BLOCK, astropy_errors, open_scanned, read_bintable, require_columns, scan_fits
 from model.errors import BadInputError
+from model.sdss import BANDS, PIXSCALE
 
-__all__ = ["BANDS", "PIXSCALE", "Frame", "PSField", "read_frame", "read_psfield", "frame_header", "FRAME_RE"]
+__all__ = ["Frame", "PSField", "read_frame", "read_psfield", "frame_header", "FRAME_RE"]
 
-BANDS = "ugriz"
-PIXSCALE = 0.396  # arcsec per pixel (SDSS imaging camera)
 FRAME_RE = re.compile(r"frame-([ugriz])-(\d{6})-(\d)-(\d{4})\.fits(\.bz2|\.gz)?$")
 PSFIELD_COLUMNS = ("psf_width", "gain", "dark_variance")
 

@@ -22,8 +22,9 @@ import numpy as np
 import pandas as pd
 
 from model.data.fitsio_safe import read_bintable, require_columns, scan_fits
-from model.data.spectrum import FLUX_UNIT, SDSS_DLOGLAM, Spectrum
+from model.data.spectrum import FLUX_UNIT, Spectrum
 from model.errors import BadInputError
+from model.sdss import DLOGLAM
 
 __all__ = ["read_spec", "spec_name", "COADD_COLUMNS"]
 
@@ -105,7 +106,7 @@ def _check_grid(wave, label) -> np.ndarray:
 def _loglam_grid(loglam) -> np.ndarray:
     """10**loglam; a float32 ``loglam`` on the SDSS grid (c0 + 1e-4·i, c0 a multiple of 1e-4) is snapped to it exactly."""
     loglam = np.asarray(loglam, dtype=np.float64)
-    exact = np.round(loglam[0] / SDSS_DLOGLAM) * SDSS_DLOGLAM + SDSS_DLOGLAM * np.arange(loglam.size)
+    exact = np.round(loglam[0] / DLOGLAM) * DLOGLAM + DLOGLAM * np.arange(loglam.size)
     return 10.0 ** (exact if np.max(np.abs(loglam - exact)) < 2e-6 else loglam)
 
 

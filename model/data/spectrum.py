@@ -13,7 +13,6 @@ import numpy as np
 
 FLUX_UNIT = "1e-17 erg s-1 cm-2 Angstrom-1"
 WAVE_UNIT = "Angstrom"
-SDSS_DLOGLAM = 1e-4  # native SDSS sampling in log10(λ/Å): 69 km/s per pixel
 
 
 @dataclass

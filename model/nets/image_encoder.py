@@ -17,8 +17,8 @@ from torch import nn
 from model.errors import BadInputError
 from model.nets.conditioning import Cond
 from model.nets.layers import make_norm
+from model.sdss import BANDS
 
-BANDS = "ugriz"
 
 
 def check_images(x, bands: int = 5, size: int = 64, name: str = "images") -> None:

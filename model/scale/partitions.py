@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from model.errors import BadInputError
+from model.sdss import CUTOUT_SHAPE
 
 __all__ = ["Partition", "Failure", "Loaded", "plan", "load_partition", "cutout_keys"]
 
@@ -208,11 +209,11 @@ def plan(spec: str, partition_size: int = 256, split: str | None = None) -> tupl
 
 # --- loading (on a worker) -----------------------------------------------------------------------
 def _check_images(images: np.ndarray, label: str) -> np.ndarray:
-    if images.ndim != 4 or images.shape[1:] != (5, 64, 64):
-        raise BadInputError(f"{label}: images have shape {images.shape}, expected (N, 5, 64, 64)")
-    from model.data.preprocess import check_pixels
+    from model.data.preprocess import check_image_batch
 
-    return check_pixels(images, label)
+    if np.ndim(images) != 4:
+        raise BadInputError(f"{label}: images have shape {np.shape(images)}, expected (N, 5, 64, 64)")
+    return check_image_batch(images, label)
 
 
 def _load_mock(p: Partition) -> Loaded:
@@ -257,7 +258,7 @@ def _load_cutouts(p: Partition) -> Loaded:
         images.append(img)
         ra.append(c.ra)
         dec.append(c.dec)
-    arr = np.stack(images) if images else np.zeros((0, 5, 64, 64), np.float32)
+    arr = np.stack(images) if images else np.zeros((0, *CUTOUT_SHAPE), np.float32)
     return Loaded(np.array(ids, dtype=object), np.array(offs, np.int64), arr,
                   pd.DataFrame({"ra": np.array(ra, float), "dec": np.array(dec, float),
                                 "file": np.array(paths, dtype=object)}), failures)

@@ -13,6 +13,7 @@ import numpy as np
 from numpy.polynomial import legendre
 
 from model.science._common import as_batch, good_pixels
+from model.science.constants import C_KMS
 from model.science.templates import continuum_basis
 
 # Vacuum rest wavelengths (Å) of emission lines masked when fitting the continuum
@@ -22,7 +23,6 @@ EMISSION_MASK_LINES = (
     4862.68, 4960.30, 5008.24, 5877.25, 6302.05, 6365.54, 6549.86, 6564.61, 6585.27, 6718.29,
     6732.67, 7137.77,
 )
-C_KMS = 299792.458
 
 
 def emission_mask(wave_rest, half_width_kms: float = 600.0) -> np.ndarray:

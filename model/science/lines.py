@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 
 from model.science._common import as_batch, good_pixels, join_reasons
+from model.science.constants import C_KMS
 from model.science.continuum import fit_continuum
 
-C_KMS = 299792.458
 
 # report name -> vacuum rest wavelength(s) (Å); tuples are blends reported as one flux
 LINES: dict[str, tuple[float, ...]] = {

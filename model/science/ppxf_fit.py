@@ -22,11 +22,11 @@ from functools import lru_cache
 import numpy as np
 
 from model.errors import BadInputError, PhotospecError
+from model.science.constants import C_KMS
 from model.science.continuum import emission_mask
 from model.science.templates import sps_npz
+from model.sdss import VELSCALE
 
-C_KMS = 299792.458
-VELSCALE = C_KMS * np.log(10) * 1e-4  # SDSS pixel, km/s
 SIGMA_INST_DEFAULT = 65.0
 FIT_RANGE = (3540.0, 7400.0)  # rest Å (vacuum), the MILES range of E-MILES
 RESULT_KEYS = ("sigma_star", "sigma_star_err", "v_star", "age_lw", "age_mw", "metal_lw", "metal_mw",

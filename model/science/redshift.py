@@ -17,9 +17,10 @@ import numpy as np
 from scipy.signal import fftconvolve
 
 from model.science._common import as_batch, good_pixels
+from model.science.constants import C_KMS
 from model.science.templates import continuum_basis
+from model.sdss import DLOGLAM as LOG_STEP
 
-LOG_STEP = 1e-4
 TEMPLATE_RANGE = (1750.0, 9700.0)  # vacuum rest Å covered by the basis
 LINE_GROUPS = (
     ((6564.61, 2.86), (4862.68, 1.0), (4341.68, 0.47), (4102.89, 0.26), (3971.20, 0.16)),
@@ -28,7 +29,6 @@ LINE_GROUPS = (
     ((6585.27, 1.0), (6549.86, 0.34), (6718.29, 0.4), (6732.67, 0.3)),
 )
 LINE_SIGMA_KMS = 120.0
-C_KMS = 299792.458
 
 
 def _basis(loglam_rest, n_components):

@@ -25,10 +25,10 @@ from scipy.ndimage import gaussian_filter1d
 
 from model.errors import BadInputError
 from model.science._common import as_batch
+from model.science.constants import C_KMS
 from model.science.continuum import emission_mask
+from model.sdss import DLOGLAM as LOG_STEP
 
-C_KMS = 299792.458
-LOG_STEP = 1e-4  # log10 Å per pixel (SDSS)
 KMS_PER_PIX = C_KMS * np.log(10) * LOG_STEP
 SIGMA_GRID = tuple(np.round(np.geomspace(25.0, 500.0, 24), 1))
 FIT_RANGE = (3750.0, 6900.0)  # rest Å (vacuum), inside MILES and the SDSS coverage at z ≲ 0.33

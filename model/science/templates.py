@@ -24,9 +24,10 @@ from scipy.ndimage import gaussian_filter1d
 
 from model.data import registry
 from model.errors import PhotospecError
+from model.science.constants import C_KMS
 from model.science.wavelengths import air_to_vac
+from model.sdss import DLOGLAM as LOG_STEP
 
-C_KMS = 299792.458
 EMILES_FWHM = 2.51  # Å, MILES range (Falcón-Barroso et al. 2011)
 MILES_RANGE_AIR = (3540.5, 7409.6)
 
@@ -138,7 +139,6 @@ def sps_npz(name: str = "emiles") -> Path:
     return out
 
 
-LOG_STEP = 1e-4  # log10 Å: SDSS sampling
 
 
 @lru_cache(maxsize=2)
