@@ -10,7 +10,7 @@ now-warm server, for the browser's own share. "before" runs the same with the ol
 kernels compiled, model and one galaxy warmed before serving), in the same run. Headless Chromium
 shares the 2 cores with the server here, so the browser figures are pessimistic.
 
-Targets (issue 7): cold start to an interactive page ≤ 5 s after set-up; CMD zoom re-render
+Targets: cold start to an interactive page ≤ 5 s after set-up; CMD zoom re-render
 ≤ 0.2 s server-side at 10⁷ points; first samples ≤ 1 s and 64 samples with properties ≤ 3 s;
 memory of the served app with 10⁶ galaxies ≤ 2.5 GB. Each figure is printed with its ratio to
 a baseline measured in the same run (a 10⁶-point re-render; a plain numpy pass over the

@@ -1,6 +1,6 @@
 """Mock image rendering speed: analytic Gaussian-mixture renderer vs a naive pixel-grid baseline.
 
-Target (issue 3): the 5-band image must cost ≲ 5 ms per galaxy so that the whole mock galaxy
+Target: the 5-band image must cost ≲ 5 ms per galaxy so that the whole mock galaxy
 (spectrum + photometry + image, written) reaches ≥ 50 galaxies/s on 2 cores. The baseline,
 measured in the same run, evaluates the exact Sérsic profile on a 5× oversampled grid and
 convolves each band with the PSF by FFT (``model.mock.image_validation.render_reference``).

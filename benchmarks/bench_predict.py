@@ -2,7 +2,7 @@
 
 Run: ``.venv/bin/python benchmarks/bench_predict.py [--checkpoint PATH] [--threads 1] [--repeats 5]``.
 
-Prints (issue 6 targets in brackets):
+Prints (targets in brackets):
 
 * time to the first 16 spectra of one galaxy (``Predictor.sample_stream``) [≤ 0.3 s] and to 100
   spectra (``Predictor.sample``) [≤ 1 s], medians of ``--repeats`` runs after one warm-up, image

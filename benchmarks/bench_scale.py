@@ -4,7 +4,7 @@ datashader aggregation of a 10⁸-row Parquet catalogue from disk.
 Run: ``.venv/bin/python benchmarks/bench_scale.py [--checkpoint PATH] [--galaxies 96] [--samples 16]``
 (``--skip-predict`` / ``--skip-datashader`` run one half).
 
-1. Throughput (issue 8 target: 2 single-threaded workers ≥ 1.6× one single-threaded process).
+1. Throughput (target: 2 single-threaded workers ≥ 1.6× one single-threaded process).
    ``--galaxies`` mock test-split images are written as a Pasquet-format cube in a temp dir and
    predicted with ``photospec predict --catalogue`` machinery (``model.scale.run_catalogue``),
    ``--partition-size`` galaxies per partition, K = ``--samples``: first in this process

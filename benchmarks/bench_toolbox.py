@@ -1,6 +1,6 @@
 """Speed of the spectroscopic toolbox (and, with --validate, its agreement with the SDSS pipeline).
 
-Targets (issue 4): indices + line fluxes + BPT for 100 spectra of ~3,800 pixels ≤ 0.2 s; a pPXF fit
+Targets: indices + line fluxes + BPT for 100 spectra of ~3,800 pixels ≤ 0.2 s; a pPXF fit
 ≤ 3 s per spectrum. Baseline measured in the same run: one batched continuum least-squares solve
 (the cheapest unavoidable step), to turn absolute times into a ratio that survives machine noise.
 

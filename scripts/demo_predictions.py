@@ -1,7 +1,7 @@
 """Build assets/demo-predictions.parquet (the explorer's "predicted" population overlays).
 
 Input: the batch predictions made by
-    photospec predict --catalogue data/mock-20k --split test --samples 16 --scheduler local \
+    photospec predict --catalogue data/mock-20k --split test --samples 16 --dask local \
         --workers 2 --out assets/predictions/mock-20k-test
 and the mock dataset they were made from. The batch table has no stellar mass (the toolbox's fast
 path does not measure one), so this script redraws each galaxy's K samples exactly (same

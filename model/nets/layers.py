@@ -126,7 +126,7 @@ class CrossAttention1d(nn.Module):
 
 
 class TimeCondEmbedding(nn.Module):
-    """Time embedding MLP plus a projection of the pooled condition added to it (DESIGN §4)."""
+    """Time embedding MLP plus a projection of the pooled condition added to it (the pooled image vector conditions every block)."""
 
     def __init__(self, base_dim: int, emb_dim: int, cond_dim: int):
         super().__init__()

@@ -1,4 +1,4 @@
-"""Catalogue-scale prediction (issue 8): partitions → Dask workers → one Parquet file per partition.
+"""Catalogue-scale prediction: partitions → Dask workers → one Parquet file per partition.
 
 :mod:`~model.scale.partitions` plans and loads partitions, :mod:`~model.scale.worker` is the task
 (model cached per worker process), :mod:`~model.scale.summary` turns K samples into property

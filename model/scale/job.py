@@ -80,11 +80,11 @@ def _client(scheduler: str, workers: int | None, threads_per_worker: int, dashbo
     try:
         if scheduler.endswith(".json"):  # written by `dask scheduler --scheduler-file F` (e.g. in a SLURM job)
             if not Path(scheduler).is_file():
-                raise PhotospecError(f"--scheduler {scheduler}: no such scheduler file")
+                raise PhotospecError(f"--dask {scheduler}: no such scheduler file")
             return Client(scheduler_file=scheduler, timeout="20s"), None
         return Client(scheduler, timeout="20s"), None
     except (OSError, TimeoutError) as exc:
-        raise PhotospecError(f"--scheduler {scheduler}: cannot reach a Dask scheduler ({exc})") from None
+        raise PhotospecError(f"--dask {scheduler}: cannot reach a Dask scheduler ({exc})") from None
 
 
 def _quiet_dask() -> None:

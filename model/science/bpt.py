@@ -4,7 +4,7 @@
 - Kauffmann et al. 2003 (MNRAS 346, 1055) star-forming limit: 0.61/(x − 0.05) + 1.30.
 - Schawinski et al. 2007 (MNRAS 382, 1415) Seyfert/LINER split above Kewley: y = 1.05 x + 0.45.
 - Class "star-forming" below Kauffmann, "composite" between Kauffmann and Kewley, "seyfert" /
-  "liner" above Kewley. AGN rule (DESIGN.md §3, as in Doorenbos et al. 2024 who count composites
+  "liner" above Kewley. AGN rule (as in Doorenbos et al. 2024, who count composites
   among AGN): ``is_agn = class in {composite, seyfert, liner}``.
 - A galaxy is classified only when Hβ, [O III]5007, Hα and [N II]6584 all have S/N ≥ ``min_sn``
   (3, Brinchmann et al. 2004); otherwise "unclassified" with the reason.

@@ -1,4 +1,4 @@
-"""Stellar mass from a mass-to-light ratio and photometry (Planck18 cosmology, DESIGN.md §3).
+"""Stellar mass from a mass-to-light ratio and photometry (astropy's Planck18 cosmology).
 
 log M* = log(M*/L_r) + 0.4 (M_r,☉ − M_r), with M_r,☉ = 4.65 AB (Willmer 2018, ApJS 236, 47) and
 M_r = m_r − DM(z) − K(z); the K-correction is optional (0 by default; at z ≲ 0.15 it is ≲ 0.2 mag

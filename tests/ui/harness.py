@@ -1,4 +1,4 @@
-"""Serve an explorer in this process and drive it with headless Debian Chromium (DESIGN.md §6)."""
+"""Serve an explorer in this process and drive it with headless Debian Chromium."""
 
 from __future__ import annotations
 
