@@ -49,13 +49,15 @@ def detect_columns(columns, label: str = "catalogue") -> dict[str, str]:
     """Map canonical names (``mag_u`` … ``mag_z``, ``z``, ``galaxy_id``, ``abs_mag_r``) to the table's columns.
 
     Raises BadInputError naming ``label`` and the missing columns when fewer than two bands
-    (r and one other) are present.
+    (r and one other) are present. A column named ``z`` is the redshift, unless ``u``, ``g``,
+    ``r`` and ``i`` are bare column names too (an SDSS-style ugriz set).
     """
     lower = {c.lower(): c for c in columns}
     found: dict[str, str] = {}
+    bare_bands = all(b in lower for b in "ugri")  # a bare "z" is the z magnitude only beside bare u, g, r, i
     for b in BANDS:
         for pat in _MAG_PATTERNS:
-            if pat == "absmag_{b}":
+            if pat == "absmag_{b}" or (pat == "{b}" and b == "z" and not bare_bands):
                 continue
             name = pat.format(b=b)
             if name in lower:
@@ -63,7 +65,7 @@ def detect_columns(columns, label: str = "catalogue") -> dict[str, str]:
                 break
     for canon, names in (("z", _Z_NAMES), ("galaxy_id", _ID_NAMES), ("abs_mag_r", _ABS_NAMES)):
         for n in names:
-            if n in lower:
+            if n in lower and lower[n] not in found.values():
                 found[canon] = lower[n]
                 break
     if "mag_r" not in found or len([k for k in found if k.startswith("mag_")]) < 2:

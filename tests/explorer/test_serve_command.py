@@ -76,19 +76,22 @@ def bad_catalogues(tmp_path) -> dict:
     _garble_footer(garbled)
     no_ugriz = tmp_path / "no-ugriz.parquet"
     table.drop(columns=[f"mag_{b}" for b in "ugriz"]).to_parquet(no_ugriz)
+    r_and_redshift = tmp_path / "r-and-redshift.parquet"  # a redshift column z is no z magnitude
+    table.drop(columns=[f"mag_{b}" for b in "ugiz"]).to_parquet(r_and_redshift)
     text_mags = tmp_path / "text-mags.parquet"
     table.assign(mag_r=table.mag_r.astype(str)).to_parquet(text_mags)
     empty_dir = tmp_path / "empty"
     empty_dir.mkdir()
     return {passwd: "unsupported catalogue format", text_parquet: "not a readable Parquet file",
             truncated: "not a readable Parquet file", garbled: "not a readable Parquet file",
-            no_ugriz: "needs r and at least one other ugriz magnitude", text_mags: "not numbers",
+            no_ugriz: "needs r and at least one other ugriz magnitude",
+            r_and_redshift: "needs r and at least one other ugriz magnitude", text_mags: "not numbers",
             empty_dir: "no Parquet files"}
 
 
 def test_serve_refuses_a_bad_catalogue_before_serving_with_one_line(tmp_path, capfd, monkeypatch):
-    def serve(*a):
-        raise AssertionError(f"the server was started: {a}")
+    def serve(exe, argv, env):
+        raise AssertionError(f"a server was started for {env.get('PHOTOSPEC_CATALOGUE')}")
 
     monkeypatch.setattr("model.commands.serve.os.execve", serve)
     for path, words in bad_catalogues(tmp_path).items():
