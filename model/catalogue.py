@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,7 @@ import pandas as pd
 from model.errors import BadInputError
 from model.sdss import BANDS
 
-__all__ = ["Catalogue", "default_path", "detect_columns", "DASK_ROWS"]
+__all__ = ["Catalogue", "check_catalogue", "default_path", "detect_columns", "DASK_ROWS"]
 
 DASK_ROWS = 10_000_000
 _MAG_PATTERNS = ("mag_{b}", "{b}", "{b}mag", "mag{b}", "petromag_{b}", "modelmag_{b}", "cmodelmag_{b}",
@@ -48,13 +49,15 @@ def detect_columns(columns, label: str = "catalogue") -> dict[str, str]:
     """Map canonical names (``mag_u`` … ``mag_z``, ``z``, ``galaxy_id``, ``abs_mag_r``) to the table's columns.
 
     Raises BadInputError naming ``label`` and the missing columns when fewer than two bands
-    (r and one other) are present.
+    (r and one other) are present. A column named ``z`` is the redshift, unless ``u``, ``g``,
+    ``r`` and ``i`` are bare column names too (an SDSS-style ugriz set).
     """
     lower = {c.lower(): c for c in columns}
     found: dict[str, str] = {}
+    bare_bands = all(b in lower for b in "ugri")  # a bare "z" is the z magnitude only beside bare u, g, r, i
     for b in BANDS:
         for pat in _MAG_PATTERNS:
-            if pat == "absmag_{b}":
+            if pat == "absmag_{b}" or (pat == "{b}" and b == "z" and not bare_bands):
                 continue
             name = pat.format(b=b)
             if name in lower:
@@ -62,7 +65,7 @@ def detect_columns(columns, label: str = "catalogue") -> dict[str, str]:
                 break
     for canon, names in (("z", _Z_NAMES), ("galaxy_id", _ID_NAMES), ("abs_mag_r", _ABS_NAMES)):
         for n in names:
-            if n in lower:
+            if n in lower and lower[n] not in found.values():
                 found[canon] = lower[n]
                 break
     if "mag_r" not in found or len([k for k in found if k.startswith("mag_")]) < 2:
@@ -105,11 +108,70 @@ def _flux_to_mag(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+@contextmanager
+def _parquet_errors(path: Path):
+    """pyarrow's and the OS's errors while reading ``path`` as one-line BadInputErrors naming it."""
+    import pyarrow as pa
+
+    try:
+        yield
+    except BadInputError:
+        raise
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise BadInputError(f"{path}: not a readable Parquet file ({reason})") from None
+
+
+def _parquet_files(path: Path) -> list[Path]:
+    files = [path] if path.is_file() else sorted(path.rglob("*.parquet"))
+    if not files:
+        raise BadInputError(f"{path}: no Parquet files in this directory")
+    return files
+
+
 def _parquet_rows(path: Path) -> int:
     import pyarrow.parquet as pq
 
-    files = [path] if path.is_file() else sorted(path.rglob("*.parquet"))
-    return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+    n = 0
+    for f in _parquet_files(path):
+        with _parquet_errors(f):
+            n += pq.ParquetFile(f).metadata.num_rows
+    return n
+
+
+def check_catalogue(path) -> Path:
+    """Check, before serving, that ``path`` opens as a catalogue with ugriz magnitudes; returns it.
+
+    Reads only what that takes: every Parquet file's footer and the first rows of the first file
+    (or the whole FITS table), to which it applies :meth:`Catalogue.open`'s column rules. Raises
+    BadInputError naming the file and the problem: missing, unsupported format (a text file),
+    unreadable (a corrupt or truncated Parquet file), no r and second ugriz magnitude, or
+    magnitudes that are not numbers. Damage inside data pages past the first rows is not seen
+    (Parquet pages carry no checksum by default); :meth:`Catalogue.open` reports it, naming the file.
+    """
+    import pyarrow.parquet as pq
+
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise BadInputError(f"{path}: no such file or directory")
+    suffixes = "".join(path.suffixes).lower()
+    if path.is_dir() or suffixes.endswith((".parquet", ".pq")):
+        files = _parquet_files(path)
+        for f in files:
+            with _parquet_errors(f):
+                pq.ParquetFile(f).metadata
+        label = files[0]
+        with _parquet_errors(label):
+            first = next(pq.ParquetFile(label).iter_batches(batch_size=1000), None)
+            df = pd.DataFrame() if first is None else first.to_pandas()
+    elif re.search(r"\.(fits|fit|fts)(\.gz)?$", suffixes):
+        df, label = _read_fits_table(path), path
+    else:
+        raise BadInputError(f"{path}: unsupported catalogue format (use Parquet or a FITS table)")
+    if df.empty:
+        raise BadInputError(f"{label}: no rows")
+    Catalogue._standardise(df, str(label))  # the column rules of Catalogue.open, on these rows
+    return path
 
 
 class Catalogue:
@@ -155,7 +217,8 @@ class Catalogue:
                 import dask.dataframe as dd
 
                 return cls(cls._standardise(dd.read_parquet(str(path)), str(path)), path, path.name)
-            df = pd.read_parquet(path)
+            with _parquet_errors(path):
+                df = pd.read_parquet(path)
         elif re.search(r"\.(fits|fit|fts)(\.gz)?$", suffixes):
             df = _read_fits_table(path)
         else:
@@ -184,6 +247,9 @@ class Catalogue:
     def _standardise(df, label: str, downcast: bool = True):
         df = _flux_to_mag(df) if isinstance(df, pd.DataFrame) else df
         found = detect_columns(df.columns, label)
+        for canon, col in found.items():
+            if canon.startswith("mag_") and not pd.api.types.is_numeric_dtype(df[col].dtype):
+                raise BadInputError(f"{label}: magnitude column {col!r} holds {df[col].dtype}, not numbers")
         rename = {v: k for k, v in found.items() if v != k and k not in df.columns}
         df = df.rename(columns=rename)
         if "galaxy_id" not in df.columns:

@@ -4,6 +4,8 @@
 model/ never imports Panel: this command only checks its arguments and replaces itself with
 the ``panel serve`` process, passing the catalogue through ``$PHOTOSPEC_CATALOGUE`` and warming
 up (catalogue, datashader, model) with ``--setup explorer/warmup.py`` before the first visitor.
+A ``--catalogue`` is checked first (:func:`model.catalogue.check_catalogue`): one that does not
+open or has no ugriz magnitudes ends the command with one line naming the file, and no server.
 """
 
 from __future__ import annotations
@@ -51,9 +53,12 @@ def panel_command(args) -> tuple[list[str], dict]:
         raise BadInputError(f"--port: {args.port} is not a valid port")
     env = dict(os.environ)
     if args.catalogue:
+        from model.catalogue import check_catalogue
+
         cat = Path(args.catalogue).expanduser().resolve()
         if not cat.exists():
             raise BadInputError(f"{args.catalogue}: no such catalogue file or directory")
+        check_catalogue(cat)  # a text file, a corrupt Parquet file or no ugriz: one line now, no server
         env[settings.CATALOGUE] = str(cat)
     if importlib.util.find_spec("panel") is None:
         raise BadInputError("panel: not installed in this environment (run scripts/setup.sh)")

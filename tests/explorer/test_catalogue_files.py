@@ -37,6 +37,14 @@ def test_missing_magnitudes_name_the_file_and_columns(tmp_path):
     assert detect_columns(["R", "G"]) == {"mag_r": "R", "mag_g": "G"}
 
 
+def test_a_column_named_z_is_the_redshift_unless_beside_bare_ugri():
+    with pytest.raises(BadInputError, match="missing mag_u, mag_g, mag_i, mag_z"):
+        detect_columns(["mag_r", "z"], "t.parquet")
+    assert detect_columns(["mag_r", "mag_g", "z"]) == {"mag_g": "mag_g", "mag_r": "mag_r", "z": "z"}
+    found = detect_columns(["u", "g", "r", "i", "z", "redshift"])
+    assert found["mag_z"] == "z" and found["z"] == "redshift"
+
+
 def test_fits_table_with_sdss_flux_vectors(tmp_path):
     from astropy.io import fits
 
