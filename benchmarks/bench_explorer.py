@@ -208,7 +208,7 @@ def main(argv=None) -> int:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     print(f"memory (max RSS) with the catalogue and two sessions: {rss:.2f} GB (target ≤ 2.5 GB)")
 
-    x = cat._column("u_r")
+    x = cat.column("u_r")
     base = timed(lambda: np.nanmin(x))
     t_near = timed(lambda: cat.nearest("u_r", "abs_mag_r", 2.5, -21.5, (0, 4), (-24, -18)))
     print(f"tap search (nearest) over {len(cat):,} rows: {1e3 * t_near:.1f} ms "

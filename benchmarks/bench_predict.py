@@ -62,7 +62,7 @@ def test_images(mock: Path, n: int) -> np.ndarray:
     """n mock test-split images, or sky-noise images when the mock is absent."""
     if (mock / "manifest.json").exists():
         from model.data.datasets import split_of
-        from model.mock.store import MockDataset
+        from model.data.dataset import MockDataset
 
         ds, out = MockDataset(mock), []
         for k in ds.shards:

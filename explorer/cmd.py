@@ -60,7 +60,7 @@ def reference_contours(x: str, y: str, levels=(0.2, 0.5, 0.8), bins: int = 60):
     ref = reference_catalogue()
     if ref is None or x not in ref.df.columns or y not in ref.df.columns:
         return None
-    xs, ys = ref._column(x), ref._column(y)
+    xs, ys = ref.column(x), ref.column(y)
     ok = np.isfinite(xs) & np.isfinite(ys)
     if ok.sum() < 100:
         return None

@@ -19,7 +19,7 @@ import threading
 
 import numpy as np
 
-from model.catalogue import Catalogue, default_path
+from model.catalogue import BoundedCache, Catalogue, default_path
 from model import settings
 from model.errors import PhotospecError
 
@@ -64,24 +64,19 @@ class LightMockCatalogue(Catalogue):
 
     def __init__(self, df, path, label, mock):
         super().__init__(df, path, label, mock)
-        self._rows: dict[int, dict] = {}
+        self._rows = BoundedCache(64)
 
     def full_row(self, galaxy_id: int) -> dict:
         """Every generator parameter and label of one galaxy (float64, as written), from its shard."""
-        import pyarrow.parquet as pq
-
         i = self.index_of(galaxy_id)
 
         def read():
-            k, j = self.mock._locate(i)
-            table = pq.read_table(self.mock._shard(k) / "labels.parquet")
-            row = {c: (v.item() if hasattr(v, "item") else v)
-                   for c, v in table.slice(j, 1).to_pandas().iloc[0].items()}
+            row = self.mock.label_row(i)
             if int(row["galaxy_id"]) != int(galaxy_id):
-                raise PhotospecError(f"{self.label}: shard row {k}/{j} is galaxy {row['galaxy_id']}, not {galaxy_id}")
+                raise PhotospecError(f"{self.label}: row {i} is galaxy {row['galaxy_id']}, not {galaxy_id}")
             return row
 
-        return self._cached(self._rows, i, read, 64)
+        return self._rows.get(i, read)
 
     def row(self, galaxy_id: int) -> dict:
         """The full row plus the derived columns (colours, M_r) of the light table."""
@@ -89,7 +84,7 @@ class LightMockCatalogue(Catalogue):
         light = super().row(galaxy_id)
         return {**out, **{c: v for c, v in light.items() if c not in out}}
 
-    def _generator_row(self, i: int, galaxy_id: int):
+    def generator_row(self, i: int, galaxy_id: int):
         import pandas as pd
 
         return pd.Series(self.full_row(galaxy_id))
@@ -127,7 +122,7 @@ def _light_table(mock, path):
     import pyarrow.parquet as pq
 
     def build():
-        files = [mock._shard(k) / "labels.parquet" for k in mock.shards]
+        files = mock.label_files()
         have = set(pq.ParquetFile(files[0]).schema_arrow.names)
         cols = [c for c in LIGHT_COLUMNS if c in have]
         parts = []
@@ -172,13 +167,13 @@ def open_light(path) -> LightMockCatalogue | None:
     if not path.is_dir() or not (path / "manifest.json").exists():
         return None
     try:
-        from model.mock.store import MockDataset
+        from model.data.dataset import MockDataset
 
         mock = MockDataset(path)
     except (PhotospecError, OSError, ValueError, KeyError):
         return None
     df = _light_table(mock, path).to_pandas()
-    return LightMockCatalogue(Catalogue._standardise(df, str(path)), path, f"mock catalogue {path.name}", mock)
+    return LightMockCatalogue(Catalogue.standardise(df, str(path)), path, f"mock catalogue {path.name}", mock)
 
 
 def warm_up(catalogue: Catalogue) -> None:

@@ -10,7 +10,7 @@ both). Derived columns, always present: ``mag_<b>`` for the bands found, ``u_r``
 ``r_i`` (when the bands exist) and ``abs_mag_r`` (from the table or m_r − DM(z) with Planck18,
 no K-correction).
 
-Mock galaxies (rows of a :class:`model.mock.store.MockDataset`) can be rendered: ``cutout`` gives
+Mock galaxies (rows of a :class:`model.data.dataset.MockDataset`) can be rendered: ``cutout`` gives
 their 5×64×64 ugriz image and ``true_spectrum`` the noiseless spectrum. Other catalogues have no
 images; ``cutout`` then raises :class:`model.errors.BadInputError` saying so.
 """
@@ -36,6 +36,28 @@ _MAG_PATTERNS = ("mag_{b}", "{b}", "{b}mag", "mag{b}", "petromag_{b}", "modelmag
 _Z_NAMES = ("z", "redshift", "zspec", "z_spec", "specz")
 _ID_NAMES = ("galaxy_id", "objid", "specobjid", "id")
 _ABS_NAMES = ("abs_mag_r", "absmag_r", "m_r_abs", "mr")
+
+
+class BoundedCache:
+    """A thread-safe dict of at most ``size`` entries, the oldest dropped first."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._items: dict = {}
+        self._lock = threading.Lock()
+
+    def get(self, key, make):
+        """The entry for ``key``, made by ``make()`` on a miss (outside the lock: a slow make blocks no one)."""
+        with self._lock:
+            hit = self._items.get(key)
+        if hit is not None:
+            return hit
+        out = make()
+        with self._lock:
+            self._items[key] = out
+            while len(self._items) > self.size:
+                self._items.pop(next(iter(self._items)))
+        return out
 
 
 def default_path() -> Path:
@@ -170,7 +192,7 @@ def check_catalogue(path) -> Path:
         raise BadInputError(f"{path}: unsupported catalogue format (use Parquet or a FITS table)")
     if df.empty:
         raise BadInputError(f"{label}: no rows")
-    Catalogue._standardise(df, str(label))  # the column rules of Catalogue.open, on these rows
+    Catalogue.standardise(df, str(label))  # the column rules of Catalogue.open, on these rows
     return path
 
 
@@ -188,8 +210,7 @@ class Catalogue:
         self.mock = mock
         self._xy_cache: dict[str, np.ndarray] = {}
         self._ids: np.ndarray | None = None
-        self._render_cache: dict[int, dict] = {}
-        self._render_lock = threading.Lock()
+        self._renders = BoundedCache(32)  # rendered galaxies (image, spectra), newest kept
 
     # ------------------------------------------------------------------ opening
     @classmethod
@@ -206,7 +227,7 @@ class Catalogue:
         mock = cls._open_mock(path)
         if mock is not None:
             # mock rows keep float64: they are the exact parameters the galaxy is rendered from
-            return cls(cls._standardise(mock.labels, str(path), downcast=False), path,
+            return cls(cls.standardise(mock.labels, str(path), downcast=False), path,
                        f"mock catalogue {path.name}", mock)
         suffixes = "".join(path.suffixes).lower()
         if path.is_dir() or suffixes.endswith(".parquet") or suffixes.endswith(".pq"):
@@ -216,24 +237,24 @@ class Catalogue:
             if n > DASK_ROWS and path.is_dir():
                 import dask.dataframe as dd
 
-                return cls(cls._standardise(dd.read_parquet(str(path)), str(path)), path, path.name)
+                return cls(cls.standardise(dd.read_parquet(str(path)), str(path)), path, path.name)
             with _parquet_errors(path):
                 df = pd.read_parquet(path)
         elif re.search(r"\.(fits|fit|fts)(\.gz)?$", suffixes):
             df = _read_fits_table(path)
         else:
             raise BadInputError(f"{path}: unsupported catalogue format (use Parquet or a FITS table)")
-        return cls(cls._standardise(df, str(path)), path, path.name)
+        return cls(cls.standardise(df, str(path)), path, path.name)
 
     @classmethod
     def from_frame(cls, df: pd.DataFrame, label: str = "table") -> "Catalogue":
         """A catalogue from an in-memory DataFrame (same column rules as files)."""
-        return cls(cls._standardise(df.copy(), label), None, label)
+        return cls(cls.standardise(df.copy(), label), None, label)
 
     @staticmethod
     def _open_mock(path: Path):
         try:
-            from model.mock.store import MockDataset
+            from model.data.dataset import MockDataset
         except ImportError:
             return None
         if not path.is_dir():
@@ -244,7 +265,9 @@ class Catalogue:
             return None
 
     @staticmethod
-    def _standardise(df, label: str, downcast: bool = True):
+    def standardise(df, label: str, downcast: bool = True):
+        """``df`` with canonical column names (``mag_u`` … ``mag_z``, ``z``, ``galaxy_id``), derived colours
+        and M_r; BadInputError naming ``label`` when the magnitudes are missing or not numbers."""
         df = _flux_to_mag(df) if isinstance(df, pd.DataFrame) else df
         found = detect_columns(df.columns, label)
         for canon, col in found.items():
@@ -292,7 +315,8 @@ class Catalogue:
     def __len__(self) -> int:
         return len(self.df)
 
-    def _column(self, name: str) -> np.ndarray:
+    def column(self, name: str) -> np.ndarray:
+        """Column ``name`` as a float array (computed once; dask columns are computed)."""
         if name not in self._xy_cache:
             if name not in self.df.columns:
                 raise BadInputError(f"{self.label}: no column {name!r}")
@@ -330,7 +354,7 @@ class Catalogue:
 
         A vectorised search over cached float32 columns (~10 ms at 10⁶ rows); NaN rows never win.
         """
-        xs, ys = self._column(x_col), self._column(y_col)
+        xs, ys = self.column(x_col), self.column(y_col)
         xr = float(np.ptp(x_range)) if x_range is not None else float(np.nanmax(xs) - np.nanmin(xs))
         yr = float(np.ptp(y_range)) if y_range is not None else float(np.nanmax(ys) - np.nanmin(ys))
         xr, yr = (xr if xr > 0 else 1.0), (yr if yr > 0 else 1.0)
@@ -343,7 +367,7 @@ class Catalogue:
 
     def select_box(self, x_col: str, y_col: str, x0: float, x1: float, y0: float, y1: float) -> np.ndarray:
         """Boolean mask of rows inside the box (any corner order)."""
-        xs, ys = self._column(x_col), self._column(y_col)
+        xs, ys = self.column(x_col), self.column(y_col)
         (x0, x1), (y0, y1) = sorted((x0, x1)), sorted((y0, y1))
         return (xs >= x0) & (xs <= x1) & (ys >= y0) & (ys <= y1)
 
@@ -354,7 +378,7 @@ class Catalogue:
         poly = np.asarray(polygon, float)
         if poly.ndim != 2 or poly.shape[0] < 3 or poly.shape[1] != 2:
             return np.zeros(len(self), bool)
-        xs, ys = self._column(x_col), self._column(y_col)
+        xs, ys = self.column(x_col), self.column(y_col)
         box = self.select_box(x_col, y_col, poly[:, 0].min(), poly[:, 0].max(), poly[:, 1].min(), poly[:, 1].max())
         out = np.zeros(xs.size, bool)
         idx = np.flatnonzero(box)
@@ -382,21 +406,8 @@ class Catalogue:
         return Spectrum(np.asarray(wave, float), np.asarray(flux, float), z=float(row.get("z", np.nan)),
                         meta={"galaxy_id": int(galaxy_id), "what": "mock truth (noiseless)"})
 
-    def _cached(self, cache: dict, i: int, make, size: int):
-        """``cache[i]``, made by ``make()`` on a miss; the oldest entries go beyond ``size`` (thread-safe)."""
-        with self._render_lock:
-            hit = cache.get(i)
-        if hit is not None:
-            return hit
-        out = make()
-        with self._render_lock:
-            cache[i] = out
-            while len(cache) > size:
-                cache.pop(next(iter(cache)))
-        return out
-
-    def _generator_row(self, i: int, galaxy_id: int):
-        """The generator parameters a catalogue-only mock renders galaxy ``i`` from."""
+    def generator_row(self, i: int, galaxy_id: int):
+        """The generator parameters a catalogue-only mock renders galaxy ``i`` (id ``galaxy_id``) from."""
         return self.df.iloc[i]
 
     def _render(self, galaxy_id: int) -> dict:
@@ -406,10 +417,10 @@ class Catalogue:
 
         def make():
             if self.mock.catalogue_only:
-                return self.mock.render_row(self._generator_row(i, galaxy_id))
+                return self.mock.render_row(self.generator_row(i, galaxy_id))
             return self.mock.get(i)
 
-        return self._cached(self._render_cache, i, make, 32)
+        return self._renders.get(i, make)
 
     def warm_up(self) -> None:
         """Render one galaxy so that SSP tables and FFT plans are loaded before the first click."""

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from model.mock.store import MockDataset
+from model.data.dataset import MockDataset
 from model.predict import DEFAULT_CHECKPOINT, Predictor
 from model.science.pipeline import measure
 

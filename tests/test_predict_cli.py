@@ -29,7 +29,7 @@ def ckpt(tiny_latent):
 @pytest.fixture(scope="module")
 def cutouts(mock, tmp_path_factory):
     from model.data.sdss_cutout import Cutout, write_cutout_fits
-    from model.mock.store import MockDataset
+    from model.data.dataset import MockDataset
 
     d = tmp_path_factory.mktemp("cuts")
     imgs = MockDataset(mock).arrays(0)["images"]

@@ -58,7 +58,7 @@ def load_mock(path, split: str = "train", grid: SpectrumGrid = NATIVE, limit: in
     Spectra that cannot be normalised (fewer than half the pixels good) are dropped and
     counted in ``dropped``; nothing else is filtered.
     """
-    from model.mock.store import MockDataset
+    from model.data.dataset import MockDataset
 
     if split not in SPLITS:
         raise BadInputError(f"split {split!r}: unknown; known: {', '.join(SPLITS)}")

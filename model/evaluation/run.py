@@ -19,7 +19,7 @@ from model.errors import BadInputError
 
 def _check_args(checkpoint, dataset, split, n_samples, limit, ppxf_subset, ppxf_samples, workers, threads=1):
     from model.data.datasets import SPLITS
-    from model.mock.store import MockDataset
+    from model.data.dataset import MockDataset
 
     for name, v, lo in (("n_samples", n_samples, 2), ("ppxf_samples", ppxf_samples, 2), ("workers", workers, 1),
                         ("threads", threads, 1)):

@@ -1,16 +1,8 @@
-"""The on-disk mock dataset: shards written atomically, a manifest, and a lazy reader.
+"""Writing a mock dataset: shards written atomically, and a manifest.
 
-Layout of a dataset directory::
-
-    manifest.json        generator version, seed, n, shard size, window, grid, bands, counts, status
-    wavelength.npy       observed vacuum wavelength grid of the spectra (Å)
-    shard-00000/         labels.parquet (one row per galaxy: parameters + labels)
-                         images.npy (N,5,64,64) float32 nanomaggies, flux.npy, ivar.npy,
-                         flux_true.npy (N,3840) float32 1e-17 erg/s/cm²/Å — absent in catalogue-only mode
-
-A shard is written into ``shard-XXXXX.tmp/`` and renamed when complete, so an interrupted run
-never leaves a shard that reads as valid; readers ignore ``*.tmp``; a new run with the same
-parameters resumes by skipping complete shards. Galaxy ``i`` always has the same parameters and
+The format and its reader live in :mod:`model.data.dataset`. A shard is written into
+``shard-XXXXX.tmp/`` and renamed when complete; a new run with the same parameters resumes by
+skipping complete shards. Galaxy ``i`` always has the same parameters and
 noise for a seed (``population``, ``render``), whatever the shard size.
 """
 
@@ -19,12 +11,12 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from model.data.dataset import ARRAYS, MANIFEST, complete_shards, shard_name
 from model.errors import BadInputError
 from model.mock import GENERATOR_VERSION
 from model.mock.noise import LOGLAM0, N_PIX, observed_grid
@@ -33,15 +25,9 @@ from model.mock.population import check_window
 from model.mock.realcat import PAPER_WINDOW
 from model.mock.ssp import TEMPLATE_SETS
 
-__all__ = ["write_dataset", "MockDataset", "MANIFEST", "shard_name", "MAX_N"]
+__all__ = ["write_dataset", "MAX_N"]
 
-MANIFEST = "manifest.json"
 MAX_N = 100_000_000
-ARRAYS = ("images", "flux", "ivar", "flux_true")
-
-
-def shard_name(k: int) -> str:
-    return f"shard-{k:05d}"
 
 
 def _config(n, seed, shard_size, catalogue_only, window, templates) -> dict:
@@ -74,14 +60,6 @@ def _write_json(path: Path, obj: dict) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(obj, indent=1))
     tmp.replace(path)
-
-
-def _complete_shards(out: Path) -> set[int]:
-    done = set()
-    for d in out.glob("shard-*"):
-        if d.is_dir() and not d.name.endswith(".tmp") and (d / "labels.parquet").exists():
-            done.add(int(d.name.split("-")[1]))
-    return done
 
 
 def _render_shard(rows: pd.DataFrame, tmp: Path) -> None:
@@ -172,7 +150,7 @@ def write_dataset(out, n: int, seed: int = 0, shard_size: int | None = None, cat
         man["created"] = json.loads(mpath.read_text()).get("created", created)
     _write_json(mpath, man)
 
-    done = _complete_shards(out)
+    done = complete_shards(out)
     todo = [k for k in range(cfg["n_shards"]) if k not in done]
     bar = tqdm(total=n, initial=n - sum(min(shard_size, n - k * shard_size) for k in todo),
                unit="gal", disable=not progress, desc="mock")
@@ -192,84 +170,3 @@ def write_dataset(out, n: int, seed: int = 0, shard_size: int | None = None, cat
                finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     _write_json(mpath, man)
     return man
-
-
-class MockDataset:
-    """Read a mock dataset lazily: labels from parquet, arrays memory-mapped per shard."""
-
-    def __init__(self, path):
-        self.path = Path(path)
-        mp = self.path / MANIFEST
-        if not mp.exists():
-            raise BadInputError(f"{self.path}: no {MANIFEST}; not a mock dataset")
-        try:
-            self.manifest = json.loads(mp.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise BadInputError(f"{mp}: unreadable manifest ({exc})") from exc
-        if self.manifest.get("generator") != "photospec.mock":
-            raise BadInputError(f"{mp}: not written by photospec.mock")
-        self.shards = sorted(_complete_shards(self.path))
-        import pyarrow.parquet as pq
-
-        self._counts = np.array([pq.ParquetFile(self._shard(k) / "labels.parquet").metadata.num_rows
-                                 for k in self.shards], dtype=np.int64)
-        self._offsets = np.concatenate([[0], np.cumsum(self._counts)])
-
-    def _shard(self, k: int) -> Path:
-        return self.path / shard_name(k)
-
-    def __len__(self) -> int:
-        return int(self._offsets[-1])
-
-    @property
-    def complete(self) -> bool:
-        return self.manifest.get("status") == "complete"
-
-    @property
-    def catalogue_only(self) -> bool:
-        return bool(self.manifest.get("catalogue_only"))
-
-    @cached_property
-    def wavelength(self) -> np.ndarray:
-        return np.load(self.path / "wavelength.npy")
-
-    @cached_property
-    def labels(self) -> pd.DataFrame:
-        """All rows of the complete shards, in galaxy order."""
-        parts = [pd.read_parquet(self._shard(k) / "labels.parquet") for k in self.shards]
-        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-
-    def label_files(self) -> list[Path]:
-        """The parquet files (for ``dask.dataframe.read_parquet``)."""
-        return [self._shard(k) / "labels.parquet" for k in self.shards]
-
-    def _locate(self, i: int):
-        if not -len(self) <= i < len(self):
-            raise IndexError(f"galaxy {i} out of range for {len(self)} galaxies")
-        i = i % len(self)
-        s = int(np.searchsorted(self._offsets, i, side="right") - 1)
-        return self.shards[s], i - int(self._offsets[s])
-
-    def get(self, i: int) -> dict:
-        """``image``, ``flux``, ``ivar``, ``flux_true``, ``wavelength`` and ``labels`` (dict) of galaxy i."""
-        k, j = self._locate(i)
-        d = self._shard(k)
-        row = pd.read_parquet(d / "labels.parquet").iloc[j]
-        if self.catalogue_only:
-            return self.render_row(row)
-        arrays = {name: np.load(d / f"{name}.npy", mmap_mode="r")[j] for name in ARRAYS}
-        return {"image": arrays["images"], "flux": arrays["flux"], "ivar": arrays["ivar"],
-                "flux_true": arrays["flux_true"], "wavelength": self.wavelength, "labels": row.to_dict()}
-
-    def arrays(self, k: int) -> dict:
-        """The memory-mapped arrays of shard ``k`` (complete mode)."""
-        if self.catalogue_only:
-            raise BadInputError(f"{self.path}: catalogue-only dataset has no arrays; use render_row")
-        return {name: np.load(self._shard(k) / f"{name}.npy", mmap_mode="r") for name in ARRAYS}
-
-    @staticmethod
-    def render_row(row, image: bool = True) -> dict:
-        """Regenerate a galaxy (image, spectra, labels) from its catalogue row."""
-        from model.mock.render import render_row
-
-        return render_row(row, image=image)

@@ -178,7 +178,7 @@ def validation_report(report_dir, dataset=None, seed: int = 0, window: dict | No
 def _spectra_sample(dataset, seed, window, n) -> pd.DataFrame:
     """Rows with spectra: from a complete dataset when given, else rendered here (no images)."""
     if dataset is not None:
-        from model.mock.store import MockDataset
+        from model.data.dataset import MockDataset
 
         ds = MockDataset(dataset)
         if not ds.catalogue_only and len(ds):

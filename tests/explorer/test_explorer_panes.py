@@ -257,5 +257,5 @@ def test_reference_catalogue_is_kept_in_the_cache_and_reread_identically(registr
         ref = reference_catalogue()
         assert fast.exists() and len(ref) == len(fresh)
         for c in ("u_r", "abs_mag_r", "mag_r", "g_r"):
-            assert np.allclose(ref._column(c), fresh._column(c), equal_nan=True)
+            assert np.allclose(ref.column(c), fresh.column(c), equal_nan=True)
         assert reference_contours("u_r", "abs_mag_r") is reference_contours("u_r", "abs_mag_r")

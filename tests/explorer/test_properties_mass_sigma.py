@@ -13,7 +13,8 @@ from tests.explorer.fakes import Prediction, fake_cutout
 @pytest.fixture(scope="module")
 def mock_samples(tmp_path_factory, registry_cache):
     """'Samples' of one mock galaxy: its noiseless spectrum with noise and small redshift jitter."""
-    from model.mock.store import MockDataset, write_dataset
+    from model.data.dataset import MockDataset
+    from model.mock.store import write_dataset
 
     path = tmp_path_factory.mktemp("props-mock") / "mock"
     write_dataset(path, 4, seed=5, shard_size=4, progress=False)

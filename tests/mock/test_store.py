@@ -22,7 +22,7 @@ def ds_dir(registry_cache, tmp_path_factory):
 
 
 def test_layout_and_manifest(ds_dir):
-    from model.mock.store import MockDataset
+    from model.data.dataset import MockDataset
 
     man = json.loads((ds_dir / "manifest.json").read_text())
     assert man["status"] == "complete" and man["n"] == 12 and man["n_shards"] == 3
@@ -44,7 +44,7 @@ def test_layout_and_manifest(ds_dir):
 
 
 def test_render_row_reproduces_stored_galaxy(ds_dir):
-    from model.mock.store import MockDataset
+    from model.data.dataset import MockDataset
 
     ds = MockDataset(ds_dir)
     stored = ds.get(8)
@@ -55,7 +55,8 @@ def test_render_row_reproduces_stored_galaxy(ds_dir):
 
 
 def test_same_seed_same_bytes_other_shard_size(ds_dir, tmp_path):
-    from model.mock.store import MockDataset, write_dataset
+    from model.data.dataset import MockDataset
+    from model.mock.store import write_dataset
 
     write_dataset(tmp_path / "b", 12, seed=4, shard_size=4, progress=False)
     a, b = MockDataset(ds_dir), MockDataset(tmp_path / "b")
@@ -65,7 +66,8 @@ def test_same_seed_same_bytes_other_shard_size(ds_dir, tmp_path):
 
 
 def test_interrupted_shard_ignored_then_resumed(ds_dir, tmp_path):
-    from model.mock.store import MockDataset, write_dataset
+    from model.data.dataset import MockDataset
+    from model.mock.store import write_dataset
 
     d = tmp_path / "c"
     shutil.copytree(ds_dir, d)
@@ -107,7 +109,8 @@ def test_bad_parameters(registry_cache, tmp_path, kw, msg):
 
 
 def test_catalogue_only_and_render_later(ds_dir, tmp_path):
-    from model.mock.store import MockDataset, write_dataset
+    from model.data.dataset import MockDataset
+    from model.mock.store import write_dataset
 
     write_dataset(tmp_path / "cat", 12, seed=4, catalogue_only=True, progress=False)
     cat = MockDataset(tmp_path / "cat")

@@ -45,7 +45,7 @@ def test_every_galaxy_once_with_quantiles_and_seed(first_run):
 
 
 def test_a_row_regenerates_exactly_from_its_seed(first_run, scale_model, scale_mock):
-    from model.mock.store import MockDataset
+    from model.data.dataset import MockDataset
     from model.predict import Predictor
 
     df = pd.read_parquet(first_run[1]).set_index("galaxy_id")
@@ -96,7 +96,7 @@ def test_corrupt_partition_is_listed_and_the_rest_completes(scale_mock, job, tmp
 
 def test_cutout_partitions_keep_good_files_and_report_bad_ones(scale_mock, job, tmp_path):
     from model.data.sdss_cutout import Cutout, write_cutout_fits
-    from model.mock.store import MockDataset
+    from model.data.dataset import MockDataset
 
     folder = tmp_path / "cuts"
     folder.mkdir()

@@ -43,7 +43,7 @@ def test_mock_shards_are_partitions_and_split_filters(scale_mock):
 
 
 def test_pasquet_cube_is_chunked(scale_mock, tmp_path):
-    from model.mock.store import MockDataset
+    from model.data.dataset import MockDataset
 
     imgs = np.asarray(MockDataset(scale_mock).arrays(0)["images"])
     ids = np.arange(1000, 1010)
@@ -56,7 +56,7 @@ def test_pasquet_cube_is_chunked(scale_mock, tmp_path):
 
 
 def test_cutout_folder_and_one_bad_file(scale_mock, tmp_path):
-    from model.mock.store import MockDataset
+    from model.data.dataset import MockDataset
 
     imgs = np.asarray(MockDataset(scale_mock).arrays(0)["images"][:5])
     folder = _write_cutouts(tmp_path / "cuts", imgs)

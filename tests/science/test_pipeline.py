@@ -12,7 +12,8 @@ from model.science.pipeline import measure
 @pytest.fixture(scope="module")
 def galaxy(tmp_path_factory, registry_cache):
     """Three noisy copies of one mock galaxy's spectrum, and its labels."""
-    from model.mock.store import MockDataset, write_dataset
+    from model.data.dataset import MockDataset
+    from model.mock.store import write_dataset
 
     path = tmp_path_factory.mktemp("pipeline-mock") / "mock"
     write_dataset(path, 2, seed=11, shard_size=2, progress=False)

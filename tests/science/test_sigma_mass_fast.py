@@ -11,7 +11,8 @@ from model.errors import BadInputError
 @pytest.fixture(scope="module")
 def small_mock(tmp_path_factory, registry_cache):
     """A 24-galaxy mock with noiseless spectra and true σ*, log M* (a few seconds)."""
-    from model.mock.store import MockDataset, write_dataset
+    from model.data.dataset import MockDataset
+    from model.mock.store import write_dataset
 
     path = tmp_path_factory.mktemp("mass-mock") / "mock"
     write_dataset(path, 24, seed=3, shard_size=24, progress=False)
