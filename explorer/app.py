@@ -54,12 +54,14 @@ def serve_page() -> None:
 def build_app(catalogue=None, predictor=None):
     """The served page (a Bootstrap template) for ``catalogue`` (default: the configured one).
 
-    On a warm server (``PANES_READY``: the panes imported and the CMD's kernels compiled) the page
+    On a warm server (the panes imported and the CMD's kernels compiled: ``ServerState.panes_ready``) the page
     is built whole, at once. On a cold one the shell is served with a loading message and the panes
     are built once the browser has loaded it, the CMD first. The template's ``explorer`` attribute
     is the session's :class:`~explorer.session.Explorer` once built (None before).
     """
-    from explorer.resources import FIRST_PAGE, PAGE_BUILDING, PANES_READY
+    from explorer.server import server_state
+
+    server = server_state()
 
     tmpl = pn.template.BootstrapTemplate(title=TITLE, sidebar_width=290, collapsed_sidebar=False)
     tmpl.header.append(theme_switch())
@@ -70,13 +72,12 @@ def build_app(catalogue=None, predictor=None):
     tmpl.explorer = None  # reachable from tests
 
     def fill(staged: bool) -> None:
-        PAGE_BUILDING.set()
+        server.page_building.set()
         try:
-            from explorer.resources import open_catalogue
             from explorer.session import Explorer
 
-            cat, note = (catalogue, "") if catalogue is not None else open_catalogue()
-            ex = Explorer(cat, predictor, note)
+            cat, note = (catalogue, "") if catalogue is not None else server.catalogue()
+            ex = Explorer(cat, predictor, note, server=server)
         except Exception as exc:  # shown in the page (a missing catalogue is a PhotospecError)
             if not isinstance(exc, PhotospecError):
                 log.exception("building the explorer's panes")
@@ -94,14 +95,14 @@ def build_app(catalogue=None, predictor=None):
             pn.state.execute(rest, schedule=True)
         else:
             rest()
-        PANES_READY.set()
+        server.panes_ready.set()
         if ex.note:
             pn.state.onload(lambda: ex.notify("warning", ex.note))
 
-    if PANES_READY.is_set():
+    if server.panes_ready.is_set():
         fill(staged=False)
     else:
         main.append(loading_message())
         pn.state.onload(lambda: fill(staged=True))
-    pn.state.onload(FIRST_PAGE.set)
+    pn.state.onload(server.first_page.set)
     return tmpl

@@ -9,7 +9,6 @@ of kcorrect (Blanton & Roweis 2007) as an optional reference contour.
 
 from __future__ import annotations
 
-from functools import lru_cache
 
 import datashader as ds
 from explorer.plotting import hv
@@ -42,7 +41,6 @@ def _select(parameter, labels: dict, **kw) -> pn.widgets.Select:
 MAG_AXES = {"abs_mag_r", "mag_r", "mag_g"}  # plotted bright-up
 
 
-@lru_cache(maxsize=1)
 def reference_catalogue():
     """kcorrect's 10,000 real SDSS galaxies (:func:`explorer.resources.open_reference`); None when unavailable."""
     from explorer.resources import open_reference
@@ -54,10 +52,9 @@ def reference_catalogue():
         return None
 
 
-@lru_cache(maxsize=32)
-def reference_contours(x: str, y: str, levels=(0.2, 0.5, 0.8), bins: int = 60):
-    """Contours enclosing ~``levels`` of the real SDSS galaxies in (x, y); None if unavailable (shared by sessions)."""
-    ref = reference_catalogue()
+def reference_contours(ref, x: str, y: str, levels=(0.2, 0.5, 0.8), bins: int = 60):
+    """Contours enclosing ~``levels`` of the galaxies of ``ref`` (kcorrect's real SDSS galaxies) in (x, y);
+    None if unavailable. A server computes them once (:meth:`explorer.server.ServerState.once`)."""
     if ref is None or x not in ref.df.columns or y not in ref.df.columns:
         return None
     xs, ys = ref.column(x), ref.column(y)
@@ -88,8 +85,13 @@ class CMDView(Viewer):
     reference = param.Boolean(default=True, doc="overlay contours of kcorrect's 10k real SDSS galaxies")
     hover_text = param.String(default="", doc="the galaxy nearest the cursor (updated on hover)")
 
-    def __init__(self, catalogue, state: ExplorerState, **params):
+    def __init__(self, catalogue, state: ExplorerState, server=None, **params):
         super().__init__(**params)
+        if server is None:
+            from explorer.server import server_state
+
+            server = server_state()
+        self.server = server
         self.catalogue = catalogue
         self.state = state
         cols = set(catalogue.df.columns)
@@ -189,10 +191,16 @@ class CMDView(Viewer):
                                streams=[hv.streams.Params(self.state, ["galaxy_id"])])
         layers = shaded * marker
         if self.reference:
-            ref = reference_contours(self.x, self.y)
+            ref = self.reference_contours(self.x, self.y)
             if ref is not None:
                 layers = layers * ref
         self._plot_pane.object = layers.opts(title=f"{self.catalogue.label}: {len(self.catalogue):,} galaxies")
+
+    def reference_contours(self, x: str, y: str):
+        """The real-SDSS contours in (x, y), computed once per server."""
+        server = self.server
+        ref = server.once("reference-catalogue", reference_catalogue)
+        return server.once(("reference-contours", x, y), lambda: reference_contours(ref, x, y))
 
     def _visible(self):
         return self._ranges.x_range, self._ranges.y_range

@@ -11,8 +11,6 @@ log M* and metallicity or Dn4000) are overlaid.
 
 from __future__ import annotations
 
-import threading
-import weakref
 from pathlib import Path
 
 import datashader as ds
@@ -41,20 +39,6 @@ def binned_relation(x: np.ndarray, y: np.ndarray, bins=None, min_count: int = 20
     return mass_metallicity(t, "log_mstar", "y", bins=bins, min_count=min_count)
 
 
-_TRUE_RELATIONS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-_TRUE_LOCK = threading.Lock()
-
-
-def true_relation(catalogue, y: str) -> pd.DataFrame:
-    """The catalogue's binned true relation of ``y`` against log M*, computed once per catalogue and column."""
-    with _TRUE_LOCK:
-        per_cat = _TRUE_RELATIONS.setdefault(catalogue, {})
-        if y not in per_cat:
-            df = catalogue.df
-            per_cat[y] = binned_relation(df["log_mstar"].to_numpy(float), df[y].to_numpy(float)).dropna()
-        return per_cat[y]
-
-
 def load_predictions(path: Path = PREDICTIONS) -> pd.DataFrame | None:
     """The shipped batch predictions over the demo test set, or None when absent."""
     return pd.read_parquet(path) if path.exists() else None
@@ -65,8 +49,13 @@ class OverlaysView(Viewer):
 
     bimodal_y = param.Selector(default="u_r", objects=list(BIMODAL_Y), doc="y axis of the bimodality plot")
 
-    def __init__(self, catalogue, state: ExplorerState, **params):
+    def __init__(self, catalogue, state: ExplorerState, server=None, **params):
         super().__init__(**params)
+        if server is None:
+            from explorer.server import server_state
+
+            server = server_state()
+        self.server = server
         self.catalogue = catalogue
         self.state = state
         cols = set(catalogue.df.columns)
@@ -92,7 +81,7 @@ class OverlaysView(Viewer):
         layers = dynspread(rasterize(pts, aggregator=ds.count())).opts(cmap="Greys", cnorm="log",
                                                                        responsive=True, height=320)
         if not self.catalogue.is_dask:
-            rel = true_relation(self.catalogue, y)
+            rel = self.server.true_relation(self.catalogue, y)
             layers = layers * hv.Curve((rel.mass_mid, rel["median"]), "log_mstar", y, label="true median").opts(
                 color="black", line_width=2)
         rel = self.predicted_relation(y)

@@ -1,26 +1,23 @@
-"""What every session shares in one server process: the catalogue and the warm-up.
+"""Opening the explorer's catalogues (the server opens each once: ``explorer.server.ServerState``).
 
-The catalogue is opened once per path (``PHOTOSPEC_CATALOGUE`` or ``photospec serve --catalogue``;
-default: the mock catalogue from set-up, falling back to kcorrect's 10k real SDSS galaxies, which
-have no images, when it has not been generated). A mock catalogue is opened *light*
+The catalogue is ``PHOTOSPEC_CATALOGUE`` (``photospec serve --catalogue``) or the mock catalogue
+from set-up, falling back to kcorrect's 10k real SDSS galaxies, which have no images, when it has
+not been generated. A mock catalogue is opened *light*
 (:class:`LightMockCatalogue`): only the columns the panes plot, as float32, from an Arrow file
 cached beside the shards (memory-mapped; ≈ 80 MB for 10⁶ galaxies instead of ≈ 1 GB for all 120
 float64 columns); the full float64 row of a picked galaxy is read from its shard on demand.
 ``warm_up`` runs datashader's JIT for the aggregations the CMD uses and renders one mock galaxy, so
-the first interaction is quick; ``warm_up_in_background`` does that and loads the model in a
-thread, so the server can answer the first visitor meanwhile.
+the first interaction is quick (``explorer.warmup`` calls it in the background at server start).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import threading
 
 import numpy as np
 
 from model.catalogue import BoundedCache, Catalogue, default_path
-from model import settings
 from model.errors import PhotospecError
 
 log = logging.getLogger(__name__)
@@ -30,33 +27,6 @@ LIGHT_COLUMNS = ("galaxy_id", "mag_u", "mag_g", "mag_r", "mag_i", "mag_z", "z", 
 LIGHT_VERSION = 1
 REFERENCE_COLUMNS = ("galaxy_id", "mag_u", "mag_g", "mag_r", "mag_i", "mag_z", "z", "abs_mag_r", "u_r", "g_r",
                      "r_i", "log_mstar")
-_CACHE: dict[str, tuple[Catalogue, str]] = {}
-FIRST_PAGE = threading.Event()  # set when a visitor's page has loaded (explorer.warmup waits for it)
-PAGE_BUILDING = threading.Event()  # set when a visitor's panes start being built (warm-up then skips its CMD)
-PANES_READY = threading.Event()  # panes imported and CMD kernels compiled: pages are built whole, not staged
-WARMUP_DEFER_S = 20.0  # explorer.warmup starts anyway after this long without a visitor
-_LOCK = threading.Lock()
-
-
-def open_catalogue(path: str | None = None) -> tuple[Catalogue, str]:
-    """(catalogue, note) for ``path`` or the configured default; cached per process.
-
-    ``note`` is a message for the user when a fallback was used ("" otherwise).
-    """
-    path = path or settings.catalogue()
-    key = str(path)
-    with _LOCK:
-        if key not in _CACHE:
-            note = ""
-            if path is None and not default_path().exists():
-                cat = open_reference()
-                note = (f"The default mock catalogue is not generated yet ({default_path()}); showing kcorrect's "
-                        "10,000 real SDSS galaxies, which have no images: upload a cutout to predict.")
-            else:
-                cat = open_light(path) if not settings.full_catalogue() else None
-                cat = cat or Catalogue.open(path)
-            _CACHE[key] = (cat, note)
-        return _CACHE[key]
 
 
 class LightMockCatalogue(Catalogue):

@@ -1,12 +1,13 @@
-"""Draw samples off the event loop: one model per process, shared by every session, used under a lock.
+"""Draw samples off the event loop: one model per server, shared by every session, used under a lock.
 
-The default predictor (``model.predict.load_default``, CUDA if present else CPU) is loaded once,
-lazily, with ``PHOTOSPEC_THREADS`` torch threads (default 1: on a shared CPU, two intra-op threads
-made 64 samples 20–40× slower whenever another job held a core; sessions interleave by chunk
-anyway). Each request runs in a worker thread: it pulls cumulative predictions from
-``Predictor.sample_stream`` one chunk at a time, holding the shared lock only while a chunk is
-computed, so several sessions interleave and all get their spectra. Results go back to the
-session's document with ``pn.state.execute`` (scheduled on the event loop, document lock held).
+:class:`SharedPredictor` loads the default predictor (``model.predict.load_default``, CUDA if present
+else CPU) once, lazily, with ``PHOTOSPEC_THREADS`` torch threads (default 1: on a shared CPU, two
+intra-op threads made 64 samples 20–40× slower whenever another job held a core; sessions
+interleave by chunk anyway). Each request runs on a :class:`SamplerPool` thread: it pulls cumulative
+predictions from ``Predictor.sample_stream`` one chunk at a time, holding the shared lock only
+while a chunk is computed, so several sessions interleave and all get their spectra. Results go
+back to the session's document with ``pn.state.execute`` (scheduled on the event loop, document
+lock held). The server's one pool and predictor live in :class:`explorer.server.ServerState`.
 """
 
 from __future__ import annotations
@@ -20,12 +21,7 @@ import numpy as np
 
 from model import settings
 
-__all__ = ["SharedPredictor", "shared_predictor", "post_to_session", "run_in_worker"]
-
-_WORKERS = 4
-_QUEUE: queue.SimpleQueue = queue.SimpleQueue()
-_STARTED: list[threading.Thread] = []
-_START_LOCK = threading.Lock()
+__all__ = ["SharedPredictor", "SamplerPool", "post_to_session"]
 
 
 class SharedPredictor:
@@ -65,19 +61,6 @@ class SharedPredictor:
             yield pred
 
 
-_SHARED: SharedPredictor | None = None
-_SHARED_LOCK = threading.Lock()
-
-
-def shared_predictor(loader: Callable[[], object] | None = None) -> SharedPredictor:
-    """The process-wide :class:`SharedPredictor` (``loader`` is used only by the first caller)."""
-    global _SHARED
-    with _SHARED_LOCK:
-        if _SHARED is None:
-            _SHARED = SharedPredictor(loader)
-        return _SHARED
-
-
 def post_to_session(doc, fn: Callable[[], None]) -> None:
     """Run ``fn`` on the session's event loop (document locked); directly when there is no server."""
     if doc is None or getattr(doc, "session_context", None) is None:
@@ -90,29 +73,34 @@ def post_to_session(doc, fn: Callable[[], None]) -> None:
         pn.state.execute(fn, schedule=True)
 
 
-def _serve_queue() -> None:
-    while True:
-        future, fn = _QUEUE.get()
-        if not future.set_running_or_notify_cancel():
-            continue
-        try:
-            future.set_result(fn())
-        except BaseException as exc:  # the job's own handler reports to the user; keep the worker alive
-            future.set_exception(exc)
+class SamplerPool:
+    """Daemon threads that run jobs off the event loop (unlike ``ThreadPoolExecutor``'s threads, which the
+    interpreter joins at exit, they never make a stopping server wait for a job in flight)."""
 
+    def __init__(self, workers: int = 4):
+        self.workers = workers
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._start_lock = threading.Lock()
 
-def run_in_worker(fn: Callable[[], None]) -> Future:
-    """Run ``fn`` on one of the sampler threads; returns its Future.
+    def submit(self, fn: Callable[[], object]) -> Future:
+        """Run ``fn`` on one of the threads (started on first use); returns its Future."""
+        with self._start_lock:
+            if not self._threads:
+                for k in range(self.workers):
+                    t = threading.Thread(target=self._serve, name=f"photospec-sampler-{k}", daemon=True)
+                    t.start()
+                    self._threads.append(t)
+        future: Future = Future()
+        self._queue.put((future, fn))
+        return future
 
-    The threads are daemons (unlike ``ThreadPoolExecutor``'s, which the interpreter joins at exit),
-    so stopping the server never waits for a sampling job in flight.
-    """
-    with _START_LOCK:
-        if not _STARTED:
-            for k in range(_WORKERS):
-                t = threading.Thread(target=_serve_queue, name=f"photospec-sampler-{k}", daemon=True)
-                t.start()
-                _STARTED.append(t)
-    future: Future = Future()
-    _QUEUE.put((future, fn))
-    return future
+    def _serve(self) -> None:
+        while True:
+            future, fn = self._queue.get()
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn())
+            except BaseException as exc:  # the job's own handler reports to the user; keep the thread alive
+                future.set_exception(exc)

@@ -16,7 +16,8 @@ from explorer.escaping import escape_text
 from explorer.export import ExportView
 from explorer.overlays import OverlaysView
 from explorer.properties import PropertiesView
-from explorer.sampler import SharedPredictor, shared_predictor
+from explorer.sampler import SharedPredictor
+from explorer.server import ServerState, server_state
 from explorer.spectra import SpectraView
 from explorer.state import ExplorerState
 from explorer.upload import UploadView
@@ -40,19 +41,23 @@ def notifier():
 
 
 class Explorer:
-    """All panes of one session, wired to one :class:`ExplorerState`."""
+    """All panes of one session, wired to one :class:`ExplorerState`; what sessions share comes from
+    ``server`` (the process's :class:`~explorer.server.ServerState` by default)."""
 
-    def __init__(self, catalogue, predictor: SharedPredictor | None = None, note: str = ""):
+    def __init__(self, catalogue, predictor: SharedPredictor | None = None, note: str = "",
+                 server: ServerState | None = None):
+        self.server = server or server_state()
         self.state = ExplorerState()
         self.notify = notifier()
         self.catalogue = catalogue
-        self.predictor = predictor or shared_predictor()
-        self.cmd = CMDView(catalogue, self.state)
+        self.predictor = predictor or self.server.predictor
+        self.cmd = CMDView(catalogue, self.state, server=self.server)
         self.cutout = CutoutView(self.state)
         self.spectra = SpectraView(self.state)
         self.properties = PropertiesView(self.state)
-        self.overlays = OverlaysView(catalogue, self.state)
-        self.controller = SamplingController(self.state, catalogue, self.predictor, notify=self.notify)
+        self.overlays = OverlaysView(catalogue, self.state, server=self.server)
+        self.controller = SamplingController(self.state, catalogue, self.predictor, notify=self.notify,
+                                             pool=self.server.sampler)
         self.export = ExportView(self.state, notify=self.notify)
         self.upload = UploadView(self.state, notify=self.notify)
         self.note = note

@@ -10,7 +10,6 @@ the grid λ/(1+z_median).
 
 from __future__ import annotations
 
-from functools import lru_cache
 
 from explorer.plotting import hv
 import numpy as np
@@ -22,7 +21,6 @@ from explorer.state import ExplorerState
 from model.science.wavelengths import air_to_vac
 
 
-@lru_cache(maxsize=1)
 def emission_lines() -> dict:
     """Marked emission lines (vacuum Å) from the toolbox's table (imported on first use: it pulls in
     the continuum templates, which the first page does not need)."""

@@ -21,26 +21,27 @@ import time
 from model import settings
 
 log = logging.getLogger("photospec.warmup")
+WARMUP_DEFER_S = 20.0  # the background work starts anyway after this long without a visitor
 
 
-def warm_page(cat) -> None:
-    """Build one CMD for ``cat`` (compiles datashader's kernels, fills HoloViews' caches)."""
+def warm_page(cat, server) -> None:
+    """Build one CMD for ``cat`` (compiles datashader's kernels, fills HoloViews' and the server's caches)."""
     import panel as pn
 
     from explorer.cmd import CMDView
     from explorer.state import ExplorerState
 
-    pn.panel(CMDView(cat, ExplorerState())).get_root()
+    pn.panel(CMDView(cat, ExplorerState(), server=server)).get_root()
 
 
 def background(cat) -> None:
     """Load the model, render one galaxy and load the property tools' data (logged, never raised)."""
-    from explorer.sampler import shared_predictor
+    from explorer.server import server_state
     from model.errors import PhotospecError
 
     t0 = time.perf_counter()
     try:
-        shared_predictor().get()
+        server_state().predictor.get()
         log.warning("photospec: model loaded in %.1f s", time.perf_counter() - t0)
     except (PhotospecError, ImportError) as exc:
         log.warning("photospec: model not loaded: %s", exc)
@@ -67,30 +68,32 @@ def main() -> None:
 
 def prepare():
     """Import the panes, open the catalogue and compile the CMD's kernels; the catalogue (None if it failed)."""
-    from explorer.resources import PAGE_BUILDING, PANES_READY, open_catalogue
+    from explorer.server import server_state
     from model.errors import PhotospecError
+
+    server = server_state()
 
     t0 = time.perf_counter()
     import explorer.session  # noqa: F401  (HoloViews, datashader and the panes)
 
     try:
-        cat, _ = open_catalogue()
+        cat, _ = server.catalogue()
     except PhotospecError as exc:
         log.warning("photospec: catalogue not ready: %s", exc)
         return None
-    if not PAGE_BUILDING.is_set():  # else that page compiles the kernels itself
-        warm_page(cat)
-    PANES_READY.set()
+    if not server.page_building.is_set():  # else that page compiles the kernels itself
+        warm_page(cat, server)
+    server.panes_ready.set()
     log.warning("photospec: catalogue %s (%d galaxies) and the CMD's kernels ready in %.1f s", cat.label,
                 len(cat), time.perf_counter() - t0)
     return cat
 
 
 def _deferred() -> None:
-    from explorer.resources import FIRST_PAGE, WARMUP_DEFER_S
+    from explorer.server import server_state
 
     cat = prepare()
-    FIRST_PAGE.wait(WARMUP_DEFER_S)
+    server_state().first_page.wait(WARMUP_DEFER_S)
     try:  # Linux: a per-thread nice value, so page builds in other threads go first
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
     except (AttributeError, OSError):

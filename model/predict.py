@@ -124,14 +124,6 @@ class Predictor:
             yield self._prediction(parts, float(ood[0]), seed, steps)
 
 
-_DEFAULT: Predictor | None = None
-_DEFAULT_LOCK = threading.Lock()
-
-
 def load_default(device: str | None = None) -> Predictor:
-    """The shipped default model, loaded once per process."""
-    global _DEFAULT
-    with _DEFAULT_LOCK:
-        if _DEFAULT is None:
-            _DEFAULT = Predictor(DEFAULT_CHECKPOINT, device=device)
-        return _DEFAULT
+    """The shipped default model (a long-running server keeps one: ``explorer.server.ServerState``)."""
+    return Predictor(DEFAULT_CHECKPOINT, device=device)

@@ -12,27 +12,10 @@ import time
 import numpy as np
 import pandas as pd
 
-from dataclasses import dataclass, field
+from model.data.predictions import Prediction  # noqa: F401  (what fakes return, as the real predictor does)
 
 Z0 = 0.08
 WAVE = 10 ** np.arange(np.log10(3800.0), np.log10(9200.0), 1e-4)
-
-
-@dataclass
-class Prediction:
-    """The attributes of ``model.predict.Prediction`` the explorer uses."""
-
-    wavelength: np.ndarray
-    flux: np.ndarray
-    z: np.ndarray
-    score: np.ndarray
-    ood_score: float
-    ood_flag: bool
-    meta: dict = field(default_factory=dict)
-
-    @property
-    def best(self) -> int:
-        return int(np.argmax(self.score))
 
 
 def fake_flux(z: float, rng: np.random.Generator, agn: bool = False) -> np.ndarray:

@@ -13,11 +13,11 @@ from explorer.controller import SamplingController
 from explorer.cutout import CutoutView, asinh_band, lupton_rgb
 from explorer.export import csv_text, fits_bytes, spectra_png
 from explorer.properties import PropertiesView, agn_probability, summarise
-from explorer.sampler import SharedPredictor, run_in_worker
+from explorer.sampler import SamplerPool, SharedPredictor
 from explorer.spectra import EMISSION, SpectraView, display_frame, line_positions
 from explorer.state import ExplorerState
 from explorer.upload import UploadView
-from tests.explorer.fakes import WAVE, Z0, FakePredictor, fake_cutout
+from tests.explorer.fakes import WAVE, Z0, FakePredictor, fake_cutout, make_table
 
 
 class Cat:
@@ -161,11 +161,12 @@ def test_five_sessions_share_one_model_and_all_get_spectra(catalogue):
 def test_sampler_workers_return_results_and_errors_and_never_block_exit():
     import threading
 
-    assert run_in_worker(lambda: 42).result(timeout=30) == 42
-    failing = run_in_worker(lambda: 1 / 0)
+    pool = SamplerPool(2)
+    assert pool.submit(lambda: 42).result(timeout=30) == 42
+    failing = pool.submit(lambda: 1 / 0)
     with pytest.raises(ZeroDivisionError):
         failing.result(timeout=30)
-    assert run_in_worker(lambda: "still alive").result(timeout=30) == "still alive"
+    assert pool.submit(lambda: "still alive").result(timeout=30) == "still alive"
     workers = [t for t in threading.enumerate() if t.name.startswith("photospec-sampler")]
     assert workers and all(t.daemon for t in workers)
 
@@ -238,7 +239,8 @@ def test_upload_good_and_bad(tmp_path):
 
 
 def test_reference_catalogue_is_kept_in_the_cache_and_reread_identically(registry_cache, monkeypatch):
-    from explorer.cmd import reference_catalogue, reference_contours
+    from explorer.cmd import CMDView, reference_catalogue
+    from explorer.server import ServerState
     from model.catalogue import Catalogue
 
     src = registry_cache.path("kcorrect", "*gst_tests_small.fits")
@@ -252,10 +254,11 @@ def test_reference_catalogue_is_kept_in_the_cache_and_reread_identically(registr
                             else real_open)
         if state == "corrupt":
             fast.write_bytes(b"not an Arrow file")
-        reference_catalogue.cache_clear()
-        reference_contours.cache_clear()
         ref = reference_catalogue()
         assert fast.exists() and len(ref) == len(fresh)
         for c in ("u_r", "abs_mag_r", "mag_r", "g_r"):
             assert np.allclose(ref.column(c), fresh.column(c), equal_nan=True)
-        assert reference_contours("u_r", "abs_mag_r") is reference_contours("u_r", "abs_mag_r")
+    server = ServerState()  # the contours are computed once per server, for every session's CMD
+    views = [CMDView(Catalogue.from_frame(make_table(300)), ExplorerState(), server=server) for _ in range(2)]
+    first = views[0].reference_contours("u_r", "abs_mag_r")
+    assert first is not None and views[1].reference_contours("u_r", "abs_mag_r") is first

@@ -117,7 +117,7 @@ def test_status_line_shows_an_error_with_markup_as_text(catalogue, monkeypatch):
     state = ExplorerState()
     shown = []
     posted = []  # what the worker hands to the session's event loop, run here once the worker is done
-    monkeypatch.setattr("explorer.controller.post_to_session", lambda doc, fn: posted.append(fn))
+    monkeypatch.setattr("explorer.jobs.post_to_session", lambda doc, fn: posted.append(fn))
     ctl = SamplingController(state, HostileCatalogue(catalogue), SharedPredictor(lambda: FakePredictor()),
                              notify=lambda level, text: shown.append((level, text)))
     state.galaxy_id = 12345

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from explorer.resources import LIGHT_COLUMNS, LightMockCatalogue, open_catalogue, open_light
+from explorer.resources import LIGHT_COLUMNS, LightMockCatalogue, open_light
 from model.catalogue import Catalogue
 
 
@@ -47,14 +47,14 @@ def test_column_cache_is_written_once_and_reused(mock_dir):
     assert caches[0].read_bytes()[:6] == b"ARROW1"
 
 
-def test_open_catalogue_uses_the_light_path_unless_told(mock_dir, monkeypatch):
-    from explorer import resources
+def test_the_server_opens_the_light_catalogue_once_unless_told(mock_dir, monkeypatch):
+    from explorer.server import ServerState
 
-    monkeypatch.setattr(resources, "_CACHE", {})
-    cat, note = open_catalogue(str(mock_dir))
+    server = ServerState()
+    cat, note = server.catalogue(str(mock_dir))
     assert isinstance(cat, LightMockCatalogue) and note == ""
-    monkeypatch.setattr(resources, "_CACHE", {})
+    assert server.catalogue(str(mock_dir))[0] is cat  # one catalogue per path for every session
     monkeypatch.setenv("PHOTOSPEC_FULL_CATALOGUE", "1")
-    cat, _ = open_catalogue(str(mock_dir))
+    cat, _ = ServerState().catalogue(str(mock_dir))
     assert not isinstance(cat, LightMockCatalogue)
     assert open_light(mock_dir / "shard-00000") is None  # not a dataset directory

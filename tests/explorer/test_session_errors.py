@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def deferred(monkeypatch):
     """Callbacks the worker posts to the session, kept to run after the worker has finished (as a server does)."""
     posted = []
-    monkeypatch.setattr("explorer.controller.post_to_session", lambda doc, fn: posted.append(fn))
+    monkeypatch.setattr("explorer.jobs.post_to_session", lambda doc, fn: posted.append(fn))
 
     def run_posted():
         while posted:

@@ -122,8 +122,8 @@ def test_main_controls_are_keyboard_reachable(chromium, explorer, mock_catalogue
     assert any(tag == "SELECT" for tag, _, _ in kinds), kinds  # CMD axes / colour
     assert any("noUi-handle" in cls and text == "16" for _, cls, text in kinds), kinds  # samples slider
     assert kinds[-1][2] == "Draw samples", kinds
-    job = app.explorer.controller._job
+    job = app.explorer.controller.jobs._job
     page.keyboard.press("Enter")  # the focused button draws again
-    wait_for(lambda: app.explorer.controller._job > job, 30, what="Enter on 'Draw samples' to start a job")
+    wait_for(lambda: app.explorer.controller.jobs._job > job, 30, what="Enter on 'Draw samples' to start a job")
     wait_for(lambda: done(app, 16), 180, what="the redrawn samples")
     page.context.close()
