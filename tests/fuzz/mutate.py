@@ -1,8 +1,9 @@
 """Hypothesis strategies that damage real files: bytes, FITS header cards, safetensors JSON, arrays.
 
 Every strategy draws from a *seed* file (a real SDSS spectrum from the registry cache, or a small
-file a test wrote with the project's own writer) and returns the damaged bytes, so the readers are
-driven through their deep paths as well as their first checks.
+file a test wrote with the project's own writer; pass it as :class:`Blob`, whose repr is short) and
+returns the damaged bytes, so the readers are driven through their deep paths as well as their
+first checks.
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ def damaged_fits(draw, seed: bytes) -> bytes:
             data[pos:pos + len(chunk)] = chunk
             del data[len(seed):]
     if mode == "then-bytes":
-        return draw(damaged_bytes(bytes(data)))
+        return draw(damaged_bytes(Blob(data)))
     return Blob(data)
 
 
@@ -141,16 +142,27 @@ def _set(obj, path, value):
 _DELETE = object()
 
 
+class Tree:
+    """A JSON tree passed to a strategy, with a short repr (Hypothesis prints strategies of failing cases)."""
+
+    def __init__(self, tree):
+        self.tree = tree
+
+    def __repr__(self) -> str:
+        return f"Tree({len(json.dumps(self.tree))} characters)"
+
+
 @st.composite
-def damaged_json_tree(draw, tree):
-    """``tree`` with 1–3 values replaced by nasty ones or deleted."""
-    tree = json.loads(json.dumps(tree))
+def damaged_json_tree(draw, tree: Tree):
+    """``tree`` with 1–3 values replaced by nasty ones (fresh copies) or deleted."""
+    tree = json.loads(json.dumps(tree.tree))
     for _ in range(draw(st.integers(1, 3))):
         paths = [p for p, _ in _paths(tree) if p]
         if not paths:
             break
         path = draw(st.sampled_from(paths))
-        _set(tree, path, draw(st.one_of(st.sampled_from(NASTY_JSON), st.just(_DELETE))))
+        value = draw(st.one_of(st.sampled_from(NASTY_JSON), st.just(_DELETE)))
+        _set(tree, path, value if value is _DELETE else json.loads(json.dumps(value)))
     return tree
 
 
@@ -163,13 +175,13 @@ def damaged_safetensors(draw, seed: bytes) -> bytes:
     if where == "tensors":
         names = sorted(k for k in header if k != "__metadata__")
         part = {k: header[k] for k in draw(st.lists(st.sampled_from(names), min_size=1, max_size=3, unique=True))}
-        header.update(draw(damaged_json_tree(part)))
+        header.update(draw(damaged_json_tree(Tree(part))))
     elif where == "metadata":
-        meta = draw(damaged_json_tree(header["__metadata__"]))
+        meta = draw(damaged_json_tree(Tree(header["__metadata__"])))
         header["__metadata__"] = meta
     elif where == "config":
         config = json.loads(header["__metadata__"]["photospec_config"])
-        text = json.dumps(draw(damaged_json_tree(config)), sort_keys=True, separators=(",", ":"))
+        text = json.dumps(draw(damaged_json_tree(Tree(config))), sort_keys=True, separators=(",", ":"))
         header["__metadata__"].update(photospec_config=text, config_sha256=hashlib.sha256(text.encode()).hexdigest())
     data = _join_safetensors(header, body)
-    return draw(damaged_bytes(data, header_len=len(data) - len(body))) if where == "bytes" else Blob(data)
+    return draw(damaged_bytes(Blob(data), header_len=len(data) - len(body))) if where == "bytes" else Blob(data)

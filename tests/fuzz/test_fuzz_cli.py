@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from model.cli import main
 from tests.fuzz.budget import CASES, VALID, fuzz_settings
-from tests.fuzz.mutate import damaged_bytes, damaged_fits, damaged_safetensors
+from tests.fuzz.mutate import Blob, damaged_bytes, damaged_fits, damaged_safetensors
 
 pytestmark = pytest.mark.fuzz
 
@@ -73,7 +73,7 @@ def _put(d: Path, name: str, data: bytes) -> Path:
 
 
 def test_spec_info_and_analyze(fuzz_dir, world, capsys):
-    spec, pred = world["spec"].read_bytes(), world["prediction"].read_bytes()
+    spec, pred = Blob(world["spec"].read_bytes()), Blob(world["prediction"].read_bytes())
 
     @fuzz_settings(25)
     @given(st.sampled_from([("spec-0266-51602-0001.fits", spec), ("damaged-pred.fits", pred)])
@@ -92,7 +92,7 @@ def test_spec_info_and_analyze(fuzz_dir, world, capsys):
 
 
 def test_predict_images_and_checkpoint(fuzz_dir, world, capsys):
-    cut, ckpt = world["cutout"].read_bytes(), world["ckpt"].read_bytes()
+    cut, ckpt = Blob(world["cutout"].read_bytes()), Blob(world["ckpt"].read_bytes())
 
     def check(which: str, bad: Path, argv: list) -> None:
         out = fuzz_dir / "pred-out.fits"

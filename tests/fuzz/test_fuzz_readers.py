@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from model.errors import PhotospecError
 from tests.fuzz.budget import CASES, VALID, fuzz_settings
-from tests.fuzz.mutate import damaged_bytes, damaged_fits, damaged_safetensors
+from tests.fuzz.mutate import Blob, damaged_bytes, damaged_fits, damaged_safetensors
 
 pytestmark = pytest.mark.fuzz
 
@@ -104,7 +104,7 @@ def test_spec_reader_on_damaged_real_sdss_spectra(fuzz_dir, seeds):
     from model.data.sdss_spec import read_spec
 
     real = _registry_spec()
-    seed_files = [seeds["spec"].read_bytes()] + ([real.read_bytes()] if real else [])
+    seed_files = [Blob(seeds["spec"].read_bytes())] + ([Blob(real.read_bytes())] if real else [])
 
     @fuzz_settings(60)
     @given(st.sampled_from(seed_files).flatmap(lambda s: st.one_of(damaged_fits(s), damaged_bytes(s))))
@@ -121,7 +121,7 @@ def test_frame_and_psfield_readers(fuzz_dir, seeds):
 
     from model.data.sdss_frame import read_frame, read_psfield
 
-    frame, psf = seeds["frame"].read_bytes(), seeds["psfield"].read_bytes()
+    frame, psf = Blob(seeds["frame"].read_bytes()), Blob(seeds["psfield"].read_bytes())
 
     @fuzz_settings(40)
     @given(st.one_of(damaged_fits(frame), damaged_bytes(frame)), st.booleans())
@@ -144,7 +144,7 @@ def test_cutout_reader(fuzz_dir, seeds):
     from model.commands.predict import read_image
     from model.data.sdss_cutout import read_cutout_fits
 
-    seed = seeds["cutout"].read_bytes()
+    seed = Blob(seeds["cutout"].read_bytes())
 
     @fuzz_settings(60)
     @given(st.one_of(damaged_fits(seed), damaged_bytes(seed)), st.booleans())
@@ -172,7 +172,7 @@ def test_npy_images(fuzz_dir):
             arr = np.full(shape, value).astype(dtype) if dtype not in ("U3", "M8") else np.zeros(shape, dtype)
         np.save(path, arr)
         if damage:
-            data = path.read_bytes()
+            data = Blob(path.read_bytes())
             path.write_bytes(data[:len(data) // 2])
         img = holds("npy", read_image, path)
         if img is not None:
@@ -184,7 +184,7 @@ def test_npy_images(fuzz_dir):
 def test_pasquet_npz_reader(fuzz_dir, seeds):
     from model.data.pasquet import read_pasquet
 
-    seed = seeds["npz"].read_bytes()
+    seed = Blob(seeds["npz"].read_bytes())
 
     @fuzz_settings(40)
     @given(damaged_bytes(seed, header_len=600))
@@ -215,7 +215,7 @@ def test_pasquet_npz_reader(fuzz_dir, seeds):
 def test_checkpoint_loader(fuzz_dir, checkpoint_seed):
     from model.models import load_any
 
-    seed = Path(checkpoint_seed).read_bytes()
+    seed = Blob(Path(checkpoint_seed).read_bytes())
 
     @fuzz_settings(60)
     @given(damaged_safetensors(seed))
@@ -228,7 +228,7 @@ def test_checkpoint_loader(fuzz_dir, checkpoint_seed):
 def test_prediction_fits_reader(fuzz_dir, seeds):
     from model.data.spectra_fits import read_spectra_fits
 
-    seed = seeds["prediction"].read_bytes()
+    seed = Blob(seeds["prediction"].read_bytes())
 
     @fuzz_settings(50)
     @given(st.one_of(damaged_fits(seed), damaged_bytes(seed)))
@@ -264,7 +264,7 @@ def _catalogue_validates() -> bool:
 def test_catalogue_reader(fuzz_dir, seeds):
     from model.catalogue import Catalogue
 
-    pq_seed, fits_seed = seeds["parquet"].read_bytes(), seeds["catalogue_fits"].read_bytes()
+    pq_seed, fits_seed = Blob(seeds["parquet"].read_bytes()), Blob(seeds["catalogue_fits"].read_bytes())
 
     @fuzz_settings(40)
     @given(st.one_of(damaged_bytes(pq_seed, header_len=len(pq_seed)).map(lambda b: ("cat.parquet", b)),
