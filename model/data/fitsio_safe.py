@@ -232,7 +232,8 @@ def astropy_errors(label):
             yield
     except BadInputError:
         raise
-    except (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError, VerifyError) as exc:
+    # astropy also asserts on some malformed cards (e.g. a column name too long for one card)
+    except (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError, VerifyError, AssertionError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise BadInputError(f"{label}: cannot decode FITS data ({msg})") from None
 
