@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from model.data.fitsio_safe import astropy_errors, read_bintable, require_columns, scan_fits
-from model.data.spectrum import FLUX_UNIT, SDSS_DLOGLAM, Spectrum
+from model.data.spectrum import FLUX_UNIT, MAX_ABS_FLUX, SDSS_DLOGLAM, Spectrum
 from model.errors import BadInputError
 
 __all__ = ["read_spec", "spec_name", "COADD_COLUMNS"]
@@ -109,19 +109,14 @@ def _loglam_grid(loglam) -> np.ndarray:
     return 10.0 ** (exact if np.max(np.abs(loglam - exact)) < 2e-6 else loglam)
 
 
-# |flux| of 1e10 (×1e-17 erg/s/cm²/Å) or an ivar of 1e10 is beyond any SDSS spectrum by many orders of
-# magnitude; such values come from damaged files and overflow the fits that square them
-MAX_ABS_VALUE = 1e10
-
-
 def _clean(a, label, what) -> np.ndarray:
     a = np.asarray(a, dtype=np.float64)
     if not np.all(np.isfinite(a)):
         raise BadInputError(f"{label}: {np.count_nonzero(~np.isfinite(a))} non-finite values in {what}")
     peak = float(np.max(np.abs(a))) if a.size else 0.0
-    if peak > MAX_ABS_VALUE:
+    if peak > MAX_ABS_FLUX:
         raise BadInputError(f"{label}: {what} reaches {peak:.3g}, beyond any SDSS spectrum (|value| ≤ "
-                            f"{MAX_ABS_VALUE:.0e}): a damaged file")
+                            f"{MAX_ABS_FLUX:.0e}): a damaged file")
     return a
 
 
