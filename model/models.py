@@ -25,6 +25,6 @@ def load_any(path: str | Path):
     path = Path(path)
     config, _ = read_metadata(path)
     kind = canonical_kind(config.get("kind"))
-    if kind not in LOADERS:
-        raise BadInputError(f"{path}: unknown model kind {config.get('kind')!r}; known: {', '.join(LOADERS)}")
+    if not isinstance(kind, str) or kind not in LOADERS:
+        raise BadInputError(f"{path}: unknown model kind {str(config.get('kind'))[:60]!r}; known: {', '.join(LOADERS)}")
     return importlib.import_module(LOADERS[kind]).load_model(path)

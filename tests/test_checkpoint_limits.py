@@ -79,6 +79,7 @@ def _set(config, section, key, value):
     (lambda c: {**c, "image_scaling": {**c["image_scaling"], "std": [1, 1]}}, r"image_scaling\.std = \[1, 1\]"),
     (lambda c: {**c, "surprise": 1}, r"config surprise: unknown key"),
     (lambda c: [c], r"config metadata is a JSON list, not an object"),
+    (lambda c: {**c, "kind": ["photospec-latent-v1"]}, r"unknown model kind \"\['photospec-latent-v1'\]\""),
     (lambda c: "[1, 2", r"config metadata is not JSON"),
 ])
 def test_a_hostile_config_is_one_line_naming_the_file(good, tmp_path, edit, message):

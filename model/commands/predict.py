@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tokenize
 from pathlib import Path
 
 import numpy as np
@@ -87,7 +88,7 @@ def read_image(path: str) -> np.ndarray:
     if p.suffix == ".npy":
         try:
             img = np.load(p, allow_pickle=False, mmap_mode="r")
-        except (OSError, ValueError, EOFError) as exc:
+        except (OSError, ValueError, EOFError, SyntaxError, tokenize.TokenError) as exc:  # numpy tokenizes the header
             raise BadInputError(f"{path}: not a readable .npy array ({exc})") from None
         if img.shape != CUTOUT_SHAPE:
             raise BadInputError(f"{path}: array has shape {img.shape}, expected (5, 64, 64) ugriz nanomaggies")

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 from astropy.io import fits
+from astropy.io.fits.verify import VerifyError
 from astropy.utils.exceptions import AstropyWarning
 
 from model.errors import BadInputError
@@ -231,7 +232,8 @@ def astropy_errors(label):
             yield
     except BadInputError:
         raise
-    except (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+    # astropy also asserts on some malformed cards (e.g. a column name too long for one card)
+    except (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError, VerifyError, AssertionError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise BadInputError(f"{label}: cannot decode FITS data ({msg})") from None
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import struct
+import tokenize
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,7 +63,8 @@ def _npy_header(zf: zipfile.ZipFile, member: str, label: str):
                 raise ValueError(f"unsupported .npy version {version}")
             shape, fortran, dtype = read(fh)
             return shape, fortran, dtype, fh.tell()
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError, SyntaxError, tokenize.TokenError) as exc:
+        # numpy parses the header's dict literal with tokenize: damaged text raises its errors
         raise BadInputError(f"{label}: member {member} has no valid .npy header ({exc})") from None
 
 

@@ -281,6 +281,11 @@ def read_cutout_fits(path, size: int | None = 64) -> Cutout:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", AstropyWarning)
             wcs = WCS(hdr, naxis=2) if "CTYPE1" in hdr else None
+    with astropy_errors(label):  # header values are parsed lazily: a damaged card fails here
+        return _cutout_from(hdr, image, ivar, wcs, label)
+
+
+def _cutout_from(hdr, image, ivar, wcs, label: str) -> Cutout:
     check_bunit(hdr.get("BUNIT"), label)
     image = check_pixels(image, label)
     bands = str(hdr.get("BANDS", BANDS)).strip()

@@ -21,8 +21,8 @@ import re
 import numpy as np
 import pandas as pd
 
-from model.data.fitsio_safe import read_bintable, require_columns, scan_fits
-from model.data.spectrum import FLUX_UNIT, Spectrum
+from model.data.fitsio_safe import astropy_errors, read_bintable, require_columns, scan_fits
+from model.data.spectrum import FLUX_UNIT, MAX_ABS_FLUX, Spectrum
 from model.errors import BadInputError
 from model.sdss import DLOGLAM
 
@@ -114,6 +114,10 @@ def _clean(a, label, what) -> np.ndarray:
     a = np.asarray(a, dtype=np.float64)
     if not np.all(np.isfinite(a)):
         raise BadInputError(f"{label}: {np.count_nonzero(~np.isfinite(a))} non-finite values in {what}")
+    peak = float(np.max(np.abs(a))) if a.size else 0.0
+    if peak > MAX_ABS_FLUX:
+        raise BadInputError(f"{label}: {what} reaches {peak:.3g}, beyond any SDSS spectrum (|value| ≤ "
+                            f"{MAX_ABS_FLUX:.0e}): a damaged file")
     return a
 
 
@@ -221,11 +225,12 @@ def read_spec(path) -> Spectrum:
     if len(infos) < 2:
         raise BadInputError(f"{label}: has {len(infos)} HDU, an SDSS spectrum needs at least 2")
     names = {c.lower() for c in infos[1].columns}
-    if infos[1].kind == "BINTABLE" and "wavelength" in names and "loglam" not in names:
-        require_columns(infos[1], PPXF_COLUMNS, label)
-        spec = _read_ppxf_table(path, infos, raw, label)
-    else:
-        spec = _read_coadd(path, infos, raw, label)
+    with astropy_errors(label):  # header cards are parsed on access: a damaged one fails here, as one line
+        if infos[1].kind == "BINTABLE" and "wavelength" in names and "loglam" not in names:
+            require_columns(infos[1], PPXF_COLUMNS, label)
+            spec = _read_ppxf_table(path, infos, raw, label)
+        else:
+            spec = _read_coadd(path, infos, raw, label)
     spec.meta["file"] = label
     return spec
 

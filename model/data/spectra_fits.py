@@ -27,7 +27,7 @@ from astropy.io import fits
 from astropy.utils.exceptions import AstropyWarning
 
 from model.data.fitsio_safe import astropy_errors, header_text, open_scanned, require_columns, scan_fits
-from model.data.spectrum import FLUX_UNIT, WAVE_UNIT, Spectrum
+from model.data.spectrum import FLUX_UNIT, MAX_ABS_FLUX, WAVE_UNIT, Spectrum
 from model.errors import BadInputError
 
 __all__ = ["write_spectra_fits", "read_spectra_fits"]
@@ -178,6 +178,11 @@ def read_spectra_fits(path) -> Spectrum:
         unit = str(hdr.get("FLUXUNIT", FLUX_UNIT))
     if not np.all(np.isfinite(flux)):
         raise BadInputError(f"{label}: non-finite values in the stored spectra")
+    if not (np.all(np.isfinite(wave)) and np.all(np.diff(wave) > 0)):
+        raise BadInputError(f"{label}: WAVELENGTH is not finite and strictly increasing")
+    if flux.size and float(np.max(np.abs(flux))) > MAX_ABS_FLUX:
+        raise BadInputError(f"{label}: stored spectra reach {float(np.max(np.abs(flux))):.3g}, beyond any galaxy "
+                            f"spectrum (|flux| ≤ {MAX_ABS_FLUX:.0e} × 1e-17 erg/s/cm²/Å): a damaged file")
     try:
         return Spectrum(wavelength=wave, flux=flux, z=z, frame=frame, flux_unit=unit, meta=meta)
     except ValueError as exc:

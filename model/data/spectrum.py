@@ -13,6 +13,9 @@ import numpy as np
 
 FLUX_UNIT = "1e-17 erg s-1 cm-2 Angstrom-1"
 WAVE_UNIT = "Angstrom"
+# |flux| (in FLUX_UNIT) or ivar beyond 1e10 is many orders of magnitude past any galaxy spectrum: such
+# values come from damaged files, and their squares overflow the toolbox's fits; readers refuse them
+MAX_ABS_FLUX = 1e10
 
 
 @dataclass

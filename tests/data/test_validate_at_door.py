@@ -105,3 +105,29 @@ def test_analyze_reports_the_flagged_redshift(make_spec, tmp_path, capsys):
     assert main(["analyze", str(path), "--fast", "--out", str(out)]) == 0
     t = pd.read_csv(out)
     assert "pipeline Z = 1e+30" in t.loc[0, "reason"] and np.isnan(t.loc[0, "z_file"])
+
+
+def test_damaged_spectra_values_are_refused_naming_the_file(tmp_path):
+    from model.data.spectra_fits import read_spectra_fits, write_spectra_fits
+
+    path = write_spectra_fits(tmp_path / "pred.fits", np.linspace(4000, 8000, 50), np.ones((2, 50)))
+    with fits.open(path) as h:
+        h["SPECTRUM"].data["WAVELENGTH"][10] = 3000.0  # no longer increasing (fit_redshift failed without a file)
+        h.writeto(tmp_path / "unsorted.fits")
+    with pytest.raises(BadInputError, match=rf"^{tmp_path / 'unsorted.fits'}: WAVELENGTH is not finite and strictly"):
+        read_spectra_fits(tmp_path / "unsorted.fits")
+    with fits.open(path) as h:
+        h["SAMPLES"].data[0, 3] = 1e30
+        h.writeto(tmp_path / "huge.fits")
+    with pytest.raises(BadInputError, match=rf"^{tmp_path / 'huge.fits'}: stored spectra reach 1e\+30"):
+        read_spectra_fits(tmp_path / "huge.fits")
+
+
+def test_spec_with_absurd_flux_or_ivar_is_refused(make_spec, tmp_path):
+    path = make_spec()
+    for column in ("flux", "ivar"):
+        with fits.open(path) as h:
+            h[1].data[column][5] = 3e38  # overflowed fit_redshift's products
+            h.writeto(tmp_path / f"{column}.fits")
+        with pytest.raises(BadInputError, match=rf"^{tmp_path / (column + '.fits')}: {column} reaches 3e\+38"):
+            read_spec(tmp_path / f"{column}.fits")
