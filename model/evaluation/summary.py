@@ -271,7 +271,7 @@ def criteria(res: dict) -> list[dict]:
     s = _get(pz, "model_median", "sigma_nmad")
     vs("photo-z σ_NMAD vs cutout GBT", s, _get(pz, ref, "sigma_nmad"), 0.95, "le")
     add("photo-z σ_NMAD", s, "≤ 0.0100", lambda v: v <= 0.0100)
-    add("photo-z outlier rate (|Δz| > 0.05)", _get(pz, "model_median", "outlier_rate"), "≤ 0.01", lambda v: v <= 0.01)
+    add("photo-z outlier rate (Δz beyond ±0.05)", _get(pz, "model_median", "outlier_rate"), "≤ 0.01", lambda v: v <= 0.01)
     props = res["properties"]
     vs("Dn4000 scatter", _get(props, "dn4000", "model_median", "scatter"), _get(props, "dn4000", ref, "scatter"),
        0.95, "le")
@@ -300,7 +300,7 @@ def criteria(res: dict) -> list[dict]:
             lambda v, q=q: v <= q, why="no galaxy with a finite truth, ≥ 2 finite model values and quantiles")
     rel = res.get("relations", {})
     nb, missing = rel.get("mzr_n_bins_tested", 0), rel.get("mzr_bins_without_model", 0)
-    name = f"MZR: max |Δ median| over mass bins with ≥ {MZR_MIN_SF} SF galaxies ({nb} bins)"
+    name = f"MZR: largest offset of the median O/H over mass bins with ≥ {MZR_MIN_SF} SF galaxies ({nb} bins)"
     if nb and missing:  # the model's median is undefined where too few of its galaxies are star-forming
         rows.append({"criterion": name, "value": rel.get("mzr_max_abs_offset_dex"), "target": f"≤ {TOLERANCE_RELATIONS}",
                      "passed": False, "why": f"the model has fewer than 5 star-forming galaxies in {missing} of them"})
@@ -309,13 +309,13 @@ def criteria(res: dict) -> list[dict]:
             lambda v: v <= TOLERANCE_RELATIONS, why=f"no mass bin holds ≥ {MZR_MIN_SF} star-forming galaxies")
     b = rel.get("bimodality", {})
     if "skipped" in b or "model" not in b:
-        for name in ("bimodality: quiescent fraction |Δ|", "bimodality: red-component mean Dn4000 |Δ|"):
+        for name in ("bimodality: quiescent fraction offset", "bimodality: red-component mean Dn4000 offset"):
             add(name, None, f"≤ {TOLERANCE_RELATIONS}", None, why=b.get("skipped", "not computed"))
     else:
-        add("bimodality: quiescent fraction |Δ|",
+        add("bimodality: quiescent fraction offset",
             abs(b["model"]["quiescent_fraction"] - b["truth"]["quiescent_fraction"]), f"≤ {TOLERANCE_RELATIONS}",
             lambda v: v <= TOLERANCE_RELATIONS)
-        add("bimodality: red-component mean Dn4000 |Δ|",
+        add("bimodality: red-component mean Dn4000 offset",
             abs(b["model"]["component_means_dn4000"][1] - b["truth"]["component_means_dn4000"][1]),
             f"≤ {TOLERANCE_RELATIONS}", lambda v: v <= TOLERANCE_RELATIONS)
     return rows
