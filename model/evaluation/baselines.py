@@ -54,7 +54,7 @@ def noisy_photometry(labels: pd.DataFrame, seed: int) -> np.ndarray:
 
 
 def cutout_features(phot: pd.DataFrame) -> np.ndarray:
-    """(N, 15) tree features from :func:`model.data.cutout_photometry.measure`: Petrosian r and colours,
+    """(N, 14) tree features from :func:`model.data.cutout_photometry.measure`: Petrosian r and colours,
     fibre r and colours, Petrosian − fibre r, log R50, concentration, axis ratio (asinh magnitudes)."""
     from model.data.cutout_photometry import asinh_mag
 
