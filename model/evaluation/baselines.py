@@ -16,7 +16,8 @@
    catalogue would use; the photometric noise is the images' own.
 
 Both tree baselines also come as quantile regressors (``quantile_gbt``: the 2.5/16/50/84/97.5 %
-quantiles, pinball loss; Koenker & Bassett 1978) for the calibrated quantities ``PROB_TARGETS``,
+quantiles, pinball loss; Koenker & Bassett 1978) for every regressed property but the line-free ones
+(``QUANTILE_TARGETS``),
 so their coverage and CRPS compare with the model's.
 
 Not a baseline but a ceiling: ``host_oracle`` fits the same classifier on every intrinsic host
@@ -32,7 +33,7 @@ import pandas as pd
 import torch
 
 from model.evaluation.metrics import QUANTILES
-from model.evaluation.targets import LOG_TARGETS, PROB_TARGETS, TARGETS, catalogue_targets
+from model.evaluation.targets import LOG_TARGETS, QUANTILE_TARGETS, TARGETS, catalogue_targets
 from model.science.bpt import AGN_CLASSES
 
 MAG_ERR = {"u": 0.05, "g": 0.02, "r": 0.02, "i": 0.02, "z": 0.03}  # mag, typical SDSS main-sample errors
@@ -107,7 +108,7 @@ def gbt_predict(xtr: np.ndarray, train: pd.DataFrame, xte: np.ndarray, seed: int
 
 
 def quantile_gbt(xtr: np.ndarray, train: pd.DataFrame, xte: np.ndarray, seed: int = 0) -> dict:
-    """Quantile trees (pinball loss) at ``QUANTILES`` for each of ``PROB_TARGETS`` → {name: (N, 5) sorted}.
+    """Quantile trees (pinball loss) at ``QUANTILES`` for each of ``QUANTILE_TARGETS`` → {name: (N, 5) sorted}.
 
     Values are in the quantity's own unit (σ* in km/s); quantiles are sorted per galaxy, which repairs crossing.
     """
@@ -115,7 +116,7 @@ def quantile_gbt(xtr: np.ndarray, train: pd.DataFrame, xte: np.ndarray, seed: in
 
     tt = catalogue_targets(train)
     out = {}
-    for name in PROB_TARGETS:
+    for name in QUANTILE_TARGETS:
         y = _target(tt, name)
         ok = np.isfinite(y)
         if ok.sum() < 2:

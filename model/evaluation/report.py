@@ -231,12 +231,13 @@ def write_report(result: dict, out_dir) -> dict:
         "## Probabilistic scores",
         "",
         "Coverage of the central 68 % / 95 % intervals and the CRPS (lower is better; Gneiting & Raftery 2007), on the "
-        "galaxies where every method has a prediction and the truth is defined (σ*: the pPXF subset). The model's "
+        "galaxies where every method has a prediction and the truth is defined (σ*, ages, [M/H], E(B−V): the pPXF subset). The model's "
         "coverage is rank-based (see Calibration); the quantile trees' is the fraction of truths inside "
         "[q16, q84] and [q2.5, q97.5]. *CRPS (5 quantiles)* is 2 Σ_k w_k QS_τk with the pinball loss QS at the "
         "five levels and midpoint weights, computed alike for the model (its sample quantiles) and the trees; "
         "*all samples* is the model's ensemble CRPS E|X − y| − ½E|X − X′|. Units: z; Dn4000; σ* in km/s; "
-        "line quantities and O/H in dex.",
+        "line quantities, O/H and [M/H] in dex; ages in Gyr; E(B−V) in mag. Only the quantities above O/H have "
+        "calibration targets.",
         "",
         _probabilistic_md(result),
         "",

@@ -21,7 +21,7 @@ from model.evaluation import metrics as M
 from model.evaluation.baselines import agn_truth
 from model.evaluation.generated import LINE_KEYS, PIT_BINS
 from model.evaluation.ppxf_subset import PPXF_KEYS
-from model.evaluation.targets import LABEL, LINE_TARGETS, PROB_TARGETS, catalogue_targets
+from model.evaluation.targets import LABEL, LINE_TARGETS, CALIBRATED_TARGETS, QUANTILE_TARGETS, catalogue_targets
 
 BASELINES = ("nearest", "regressor", "gbt", "gbt_cutout")
 QUANTILE_BASELINES = ("gbt", "gbt_cutout")
@@ -187,14 +187,15 @@ def summarise(test, gen, ppxf, base: dict, base_spectra: dict, meta: dict, seed:
             for k, v in m.items():
                 ppxf_table[f"{key}_{k}"] = v
         pit["sigma_star"] = M.pit(ppxf["sigma_star"], sub["sigma_star"].to_numpy(float), rng, axis=1)
-        prob["sigma_star"] = _probabilistic(ppxf["sigma_star"], sub["sigma_star"].to_numpy(float),
-                                            {b: q["sigma_star"][idx] for b, q in quantiles.items()}, rng)
+        for key in PPXF_KEYS:
+            prob[key] = _probabilistic(ppxf[key], sub[key].to_numpy(float),
+                                       {b: q[key][idx] for b, q in quantiles.items() if key in q}, rng)
     res["properties"] = props
     pix_pit = (np.arange(PIT_BINS) + 0.5) / PIT_BINS
     cov["pixels"] = {k: float(np.mean(v)) for k, v in gen.pix_cov.items()}
     cov["pixels"]["n"] = int(len(lab))
     res["coverage"] = cov
-    res["probabilistic"] = {k: prob[k] for k in PROB_TARGETS if k in prob}
+    res["probabilistic"] = {k: prob[k] for k in QUANTILE_TARGETS if k in prob}
 
     norm = test.norm.astype(float)
     truth_spec = test.flux_true * test.norm[:, None]
@@ -288,7 +289,7 @@ def criteria(res: dict) -> list[dict]:
         f"≥ {maj:.4g} (always the majority class)" if maj is not None else "≥ majority class",
         lambda v: v >= maj)
     prob = res.get("probabilistic", {})
-    for key in PROB_TARGETS:
+    for key in CALIBRATED_TARGETS:
         for level, (lo, hi) in ((68, COVERAGE_68), (95, COVERAGE_95)):
             why = no_ppxf if key == "sigma_star" else "no galaxy with a defined truth and ≥ 2 finite model values"
             add(f"{LABEL[key]} {level} % coverage (rank)", _get(prob, key, "model", f"pit_{level}"), f"{lo:.2f}–{hi:.2f}",

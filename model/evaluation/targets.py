@@ -24,9 +24,12 @@ from model.errors import BadInputError
 LINE_TARGETS = ("log_halpha", "log_n2ha", "log_o3hb", "oh_o3n2")
 TARGETS = ("z", "dn4000", "sigma_star", "age_mw", "age_lw", "metal_mw", "metal_lw", "ebv_star") + LINE_TARGETS
 LOG_TARGETS = ("sigma_star", "age_mw", "age_lw")  # regressed (and scored) in log10
-PROB_TARGETS = ("z", "dn4000", "sigma_star") + LINE_TARGETS  # with quantile baselines and calibration targets
+CALIBRATED_TARGETS = ("z", "dn4000", "sigma_star") + LINE_TARGETS  # with calibration targets in the report
+QUANTILE_TARGETS = CALIBRATED_TARGETS + ("age_mw", "age_lw", "metal_mw", "metal_lw", "ebv_star")  # quantile trees
 LABEL = {"log_halpha": "log Hα flux", "log_n2ha": "log [N II]/Hα", "log_o3hb": "log [O III]/Hβ",
-         "oh_o3n2": "O/H (O3N2, star-forming)", "sigma_star": "σ*", "dn4000": "Dn4000", "z": "z"}
+         "oh_o3n2": "O/H (O3N2, star-forming)", "sigma_star": "σ*", "dn4000": "Dn4000", "z": "z",
+         "age_mw": "age (mass-weighted)", "age_lw": "age (light-weighted)", "metal_mw": "[M/H] (mass-weighted)",
+         "metal_lw": "[M/H] (light-weighted)", "ebv_star": "E(B−V) stars"}
 LINE_FLUX_ERR = 2.0  # 1e-17 erg s⁻¹ cm⁻²: the mock catalogue's line-flux error behind its BPT class
 _LINES = ("halpha", "hbeta", "oiii_5007", "nii_6584")
 

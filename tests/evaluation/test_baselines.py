@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from model.evaluation import baselines as bl
-from model.evaluation.targets import LINE_TARGETS, PROB_TARGETS
+from model.evaluation.targets import LINE_TARGETS, QUANTILE_TARGETS
 
 
 def test_gbt_learns_redshift_from_colours_and_handles_one_class():
@@ -38,7 +38,7 @@ def test_quantile_trees_are_calibrated_on_a_known_noise():
     lab = pd.DataFrame({"z": z, **lines, "bpt_class": ["star-forming"] * n,
                         **{t: rng.uniform(1, 2, n) for t in bl.TARGETS if t != "z" and t not in LINE_TARGETS}})
     q = bl.quantile_gbt(x[:2500], lab.iloc[:2500], x[2500:])
-    assert set(q) == set(PROB_TARGETS) and q["z"].shape == (500, 5)
+    assert set(q) == set(QUANTILE_TARGETS) and q["z"].shape == (500, 5)
     assert np.all(np.diff(q["z"], axis=1) >= 0) and np.all(q["sigma_star"] > 0)  # sorted; σ* back in km/s
     inside = (z[2500:] >= q["z"][:, 1]) & (z[2500:] <= q["z"][:, 3])
     assert 0.58 < inside.mean() < 0.78

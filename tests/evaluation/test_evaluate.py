@@ -37,7 +37,8 @@ def test_evaluate_covers_model_and_all_baselines(tiny_result):
     assert d["n"] == n and {"model", "gbt", "gbt_cutout"} <= set(d)
     assert d["model"]["crps_quantiles"] >= 0 and d["gbt_cutout"]["crps_quantiles"] >= 0
     assert 0 <= d["gbt"]["interval_68"] <= d["gbt"]["interval_95"] <= 1
-    assert {"z", "dn4000", "sigma_star", "log_halpha", "log_n2ha", "log_o3hb", "oh_o3n2"} == set(res["probabilistic"])
+    assert {"z", "dn4000", "sigma_star", "log_halpha", "log_n2ha", "log_o3hb", "oh_o3n2", "age_mw", "age_lw",
+            "metal_mw", "metal_lw", "ebv_star"} == set(res["probabilistic"])
     assert {"z", "dn4000", "sigma_star", "pixels"} <= set(res["coverage"])
     assert 0 <= res["coverage"]["pixels"]["pit_68"] <= 1
     # the toolbox on the noiseless truth measures Dn4000 almost exactly
