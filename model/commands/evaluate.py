@@ -19,7 +19,7 @@ def register(sub) -> None:
     p.add_argument("--threads", type=int, default=1, help="torch threads for sampling (default 1)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--against", default=None, metavar="REPORT_JSON",
-                   help="report.json of the paper-method model on the same galaxies: adds the side-by-side comparison")
+                   help="report.json of the paper-method model on the same galaxies: adds the comparison with that model")
     p.add_argument("--out", default="evaluation", help="report directory (default ./evaluation)")
     p.set_defaults(func=_run)
 

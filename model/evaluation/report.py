@@ -96,6 +96,13 @@ def _properties_md(res) -> str:
         cells = [f"{_f(by[m]['scatter'])} / {_f(by[m]['bias'], '{:+.3f}')}" if m in by else "–" for m in METHODS]
         unit = f" ({PROP_UNITS[key]})" if PROP_UNITS.get(key) else ""
         rows.append(f"| {key}{unit} | {subset} | " + " | ".join(cells) + " |")
+        if any(k.endswith("_on_model_galaxies") for k in by):  # the same galaxies as the model's median
+            same = {m: by.get(f"{m}_on_model_galaxies") for m in METHODS}
+            same["model_median"] = by.get("model_median")
+            cells = [f"{_f(same[m]['scatter'])} / {_f(same[m]['bias'], '{:+.3f}')}" if same.get(m) else "–"
+                     for m in METHODS]
+            n = by.get("model_median", {}).get("n", 0)
+            rows.append(f"| {key}{unit} | the {n} where the model's median is defined | " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 
