@@ -10,7 +10,8 @@ from model.evaluation.metrics import calibration_curve
 
 DPI = 90
 LABELS = {"model_median": "model (median)", "model_best": "model (best sample)", "nearest": "nearest neighbour",
-          "regressor": "ridge regressor", "gbt": "GBT on ugriz", "gbt_cutout": "GBT on cutout photometry", "toolbox_truth": "toolbox on true spectrum",
+          "regressor": "ridge regressor", "gbt": "GBT on ugriz", "gbt_cutout": "GBT on cutout photometry",
+          "toolbox_truth": "toolbox on true spectrum",
           "host_oracle": "oracle: GBT on true host parameters"}
 
 

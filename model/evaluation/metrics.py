@@ -199,7 +199,7 @@ def crps_quantiles(q, truth, levels=QUANTILES) -> np.ndarray:
 
 
 def crps_samples(samples, truth) -> np.ndarray:
-    """Per-galaxy CRPS of an ensemble (N, n): E|X − y| − ½ E|X − X′| (Gneiting & Raftery 2007, eq. 20), NaN-aware."""
+    """Per-galaxy ensemble CRPS of samples (N, n): E|X − y| − ½ E|X − X′| (Gneiting & Raftery 2007, eq. 20)."""
     s = np.sort(np.asarray(samples, float), axis=1)
     y = np.asarray(truth, float)
     out = np.full(len(s), np.nan)

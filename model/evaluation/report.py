@@ -33,7 +33,8 @@ def _f(v, fmt="{:.3f}"):
 
 
 def _majority(res) -> str:
-    return "always " + ("AGN" if res["agn"]["truth_rates"]["bpt_agn_fraction"] > 0.5 else "not AGN") + " (majority class)"
+    agn_majority = res["agn"]["truth_rates"]["bpt_agn_fraction"] > 0.5
+    return "always " + ("AGN" if agn_majority else "not AGN") + " (majority class)"
 
 
 def summary_table(res: dict) -> str:
@@ -69,7 +70,8 @@ def _criteria_md(res) -> str:
     missing = [c["criterion"] for c in res["criteria"] if c["passed"] is None]
     met = sum(1 for c in res["criteria"] if c["passed"])
     rows.append("")
-    rows.append(f"{met} of {len(res['criteria'])} targets met." + (" Not met: " + "; ".join(failed) + "." if failed else "")
+    rows.append(f"{met} of {len(res['criteria'])} targets met."
+                + (" Not met: " + "; ".join(failed) + "." if failed else "")
                 + (" Not computed in this run: " + "; ".join(missing) + "." if missing else ""))
     return "\n".join(rows)
 
@@ -238,7 +240,8 @@ def write_report(result: dict, out_dir) -> dict:
         "## Probabilistic scores",
         "",
         "Coverage of the central 68 % / 95 % intervals and the CRPS (lower is better; Gneiting & Raftery 2007), on the "
-        "galaxies where every method has a prediction and the truth is defined (σ*, ages, [M/H], E(B−V): the pPXF subset). The model's "
+        "galaxies where every method has a prediction and the truth is defined (σ*, ages, [M/H], E(B−V): the pPXF "
+        "subset). The model's "
         "coverage is rank-based (see Calibration); the quantile trees' is the fraction of truths inside "
         "[q16, q84] and [q2.5, q97.5]. *CRPS (5 quantiles)* is 2 Σ_k w_k QS_τk with the pinball loss QS at the "
         "five levels and midpoint weights, computed alike for the model (its sample quantiles) and the trees; "

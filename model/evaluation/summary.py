@@ -109,7 +109,8 @@ def _probabilistic(samples, truth, quantiles: dict, rng) -> dict:
     out["model"] = {**M.coverage(s[ok], y[ok], rng=rng), "crps_quantiles": float(np.mean(M.crps_quantiles(mq, y[ok]))),
                     "crps_samples": float(np.nanmean(M.crps_samples(s[ok], y[ok])))}
     for name, q in quantiles.items():
-        out[name] = {**M.quantile_coverage(q[ok], y[ok]), "crps_quantiles": float(np.mean(M.crps_quantiles(q[ok], y[ok])))}
+        out[name] = {**M.quantile_coverage(q[ok], y[ok]),
+                     "crps_quantiles": float(np.mean(M.crps_quantiles(q[ok], y[ok])))}
     return out
 
 
@@ -268,7 +269,8 @@ def criteria(res: dict) -> list[dict]:
         sign = "≤" if how == "le" else "≥"
         if ref_value is None or not np.isfinite(ref_value):
             model_missing = value is None or not np.isfinite(value)
-            add(name, None, f"{sign} cutout GBT", None, why=why if model_missing else "the cutout GBT gave no finite value")
+            add(name, None, f"{sign} cutout GBT", None,
+                why=why if model_missing else "the cutout GBT gave no finite value")
             return
         lim = ref_value * factor + offset
         desc = {1.0: "", 0.95: "0.95 × "}.get(factor, f"{factor:g} × ")
@@ -279,7 +281,8 @@ def criteria(res: dict) -> list[dict]:
     s = _get(pz, "model_median", "sigma_nmad")
     vs("photo-z σ_NMAD vs cutout GBT", s, _get(pz, ref, "sigma_nmad"), 0.95, "le")
     add("photo-z σ_NMAD", s, "≤ 0.0100", lambda v: v <= 0.0100)
-    add("photo-z outlier rate (Δz beyond ±0.05)", _get(pz, "model_median", "outlier_rate"), "≤ 0.01", lambda v: v <= 0.01)
+    add("photo-z outlier rate (Δz beyond ±0.05)", _get(pz, "model_median", "outlier_rate"), "≤ 0.01",
+        lambda v: v <= 0.01)
     props = res["properties"]
     vs("Dn4000 scatter", _get(props, "dn4000", "model_median", "scatter"), _get(props, "dn4000", ref, "scatter"),
        0.95, "le")
@@ -301,8 +304,8 @@ def criteria(res: dict) -> list[dict]:
     for key in CALIBRATED_TARGETS:
         for level, (lo, hi) in ((68, COVERAGE_68), (95, COVERAGE_95)):
             why = no_ppxf if key == "sigma_star" else "no galaxy with a defined truth and ≥ 2 finite model values"
-            add(f"{LABEL[key]} {level} % coverage (rank)", _get(prob, key, "model", f"pit_{level}"), f"{lo:.2f}–{hi:.2f}",
-                lambda v, lo=lo, hi=hi: lo <= v <= hi, why=why)
+            add(f"{LABEL[key]} {level} % coverage (rank)", _get(prob, key, "model", f"pit_{level}"),
+                f"{lo:.2f}–{hi:.2f}", lambda v, lo=lo, hi=hi: lo <= v <= hi, why=why)
     for key in ("z", "dn4000"):
         q = _get(prob, key, ref, "crps_quantiles")
         add(f"{LABEL[key]} CRPS (5 quantiles)", _get(prob, key, "model", "crps_quantiles") if q is not None else None,
@@ -312,8 +315,9 @@ def criteria(res: dict) -> list[dict]:
     nb, missing = rel.get("mzr_n_bins_tested", 0), rel.get("mzr_bins_without_model", 0)
     name = f"MZR: largest offset of the median O/H over mass bins with ≥ {MZR_MIN_SF} SF galaxies ({nb} bins)"
     if nb and missing:  # the model's median is undefined where too few of its galaxies are star-forming
-        rows.append({"criterion": name, "value": rel.get("mzr_max_abs_offset_dex"), "target": f"≤ {TOLERANCE_RELATIONS}",
-                     "passed": False, "why": f"the model has fewer than 5 star-forming galaxies in {missing} of them"})
+        rows.append({"criterion": name, "value": rel.get("mzr_max_abs_offset_dex"),
+                     "target": f"≤ {TOLERANCE_RELATIONS}", "passed": False,
+                     "why": f"the model has fewer than 5 star-forming galaxies in {missing} of them"})
     else:
         add(name, rel.get("mzr_max_abs_offset_dex") if nb else None, f"≤ {TOLERANCE_RELATIONS}",
             lambda v: v <= TOLERANCE_RELATIONS, why=f"no mass bin holds ≥ {MZR_MIN_SF} star-forming galaxies")

@@ -45,7 +45,8 @@ def _log(a):
 
 
 def line_quantities(fluxes: pd.DataFrame, errors: pd.DataFrame | None = None, min_sn: float = 3.0) -> pd.DataFrame:
-    """``LINE_TARGETS`` from ``flux_<line>`` columns; with ``errors`` (``flux_<line>_err``) each needs its lines ≥ min_sn σ."""
+    """``LINE_TARGETS`` from ``flux_<line>`` columns; with ``errors`` (``flux_<line>_err``) each needs its lines
+    detected at ≥ ``min_sn`` σ."""
     from model.science.bpt import classify
 
     missing = [f"flux_{n}" for n in _LINES if f"flux_{n}" not in fluxes]
