@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def register(sub) -> None:
-    p = sub.add_parser("evaluate", help="evaluate a checkpoint and three baselines on a mock test split; "
+    p = sub.add_parser("evaluate", help="evaluate a checkpoint and the baselines on a mock test split; "
                                         "write report.md/report.json/figures")
     p.add_argument("--checkpoint", required=True, help="model checkpoint (.safetensors)")
     p.add_argument("--data", required=True, help="complete-mode mock dataset directory (photospec mock)")
@@ -39,7 +39,10 @@ def _run(args) -> int:
     paths = write_report(res, args.out)
     print(summary_table(res))
     for c in res["criteria"]:
-        print(f"{'PASS' if c['passed'] else 'FAIL'}  {c['criterion']}: {c['value']:.4g} (target {c['target']})")
+        if c["passed"] is None:
+            print(f"N/A   {c['criterion']}: {c['why']} (target {c['target']})")
+        else:
+            print(f"{'PASS' if c['passed'] else 'FAIL'}  {c['criterion']}: {c['value']:.4g} (target {c['target']})")
     for r in res.get("against_paper", {}).get("rows", []):
         print(f"{'PASS' if r['passed'] else 'FAIL'}  vs paper model: {r['criterion']}: {r['ours']:.4g} "
               f"(paper {r['paper']:.4g}, limit {r['limit']})")

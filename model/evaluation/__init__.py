@@ -1,4 +1,4 @@
-"""Evaluation of a trained model on a held-out mock test set, with baselines (issue 5 item 6)."""
+"""Evaluation of a trained model on a held-out mock test set, with baselines."""
 
 from model.evaluation.report import summary_table, write_report
 from model.evaluation.run import evaluate

@@ -1,4 +1,4 @@
-"""The default model against the paper's method on the same galaxies (issue 6's relative criteria).
+"""The default model against the paper's method on the same galaxies (relative criteria).
 
 The default must be no worse than the paper-method model by more than 5 % (relative) on AGN
 accuracy, photo-z σ_NMAD, the σ*/Dn4000/age/[M/H] scatter, and 68 %/95 % calibration. For

@@ -10,7 +10,8 @@ from model.evaluation.metrics import calibration_curve
 
 DPI = 90
 LABELS = {"model_median": "model (median)", "model_best": "model (best sample)", "nearest": "nearest neighbour",
-          "regressor": "ridge regressor", "gbt": "GBT on ugriz", "toolbox_truth": "toolbox on true spectrum",
+          "regressor": "ridge regressor", "gbt": "GBT on ugriz", "gbt_cutout": "GBT on cutout photometry",
+          "toolbox_truth": "toolbox on true spectrum",
           "host_oracle": "oracle: GBT on true host parameters"}
 
 
@@ -25,7 +26,7 @@ def _save(fig, path: Path) -> str:
 def photoz(gal, out: Path) -> str:
     import matplotlib.pyplot as plt
 
-    keys = [k for k in ("model_median", "nearest", "regressor", "gbt") if f"z_{k}" in gal]
+    keys = [k for k in ("model_median", "nearest", "regressor", "gbt", "gbt_cutout") if f"z_{k}" in gal]
     fig, axes = plt.subplots(1, len(keys), figsize=(3.2 * len(keys), 3.2), sharey=True)
     zt = gal["z_true"].to_numpy()
     for ax, k in zip(np.atleast_1d(axes), keys):
@@ -59,12 +60,12 @@ def properties(gal, ppxf, out: Path) -> str:
     import matplotlib.pyplot as plt
 
     panels = [("dn4000", gal["dn4000_true"].to_numpy(), {k: gal[f"dn4000_{k}"] for k in
-                                                          ("model_median", "gbt", "toolbox_truth")}, (1.0, 2.5))]
+                                                          ("model_median", "gbt_cutout", "toolbox_truth")}, (1.0, 2.5))]
     if ppxf is not None:
         for key, lim in (("sigma_star", (30, 400)), ("age_mw", (0.5, 14)), ("metal_mw", (-0.8, 0.5)),
                          ("ebv_star", (0, 0.4))):
             panels.append((key, ppxf[f"{key}_true"].to_numpy(),
-                           {k: ppxf[f"{key}_{k}"] for k in ("model_median", "gbt", "toolbox_truth")}, lim))
+                           {k: ppxf[f"{key}_{k}"] for k in ("model_median", "gbt_cutout", "toolbox_truth")}, lim))
     fig, axes = plt.subplots(1, len(panels), figsize=(3.3 * len(panels), 3.3))
     for ax, (name, truth, preds, lim) in zip(np.atleast_1d(axes), panels):
         for k, v in preds.items():

@@ -20,6 +20,7 @@ from model.evaluation.metrics import pit
 
 PIT_BINS = 100
 N_EXAMPLES = 24
+LINE_KEYS = ("log_halpha", "log_n2ha", "log_o3hb")  # per-sample line quantities (O/H is ``o3n2``)
 
 
 def _init_worker() -> None:
@@ -32,11 +33,14 @@ def _init_worker() -> None:
 
 def measure_galaxy(wave, samples, z_samples, truth, z_true) -> dict:
     """Fast-path properties of n samples (each at its own z) and of the true spectrum (at z_true)."""
+    from model.evaluation.targets import toolbox_lines
     from model.science.fast import properties
 
     s = properties((wave, samples), z=z_samples)
     t = properties((wave, truth[None]), z=np.array([z_true]))
-    return {
+    lines, true_lines = toolbox_lines(s), toolbox_lines(t)
+    return {**{k: lines[k].to_numpy(float) for k in LINE_KEYS},
+            **{f"true_{k}": float(true_lines[k].iloc[0]) for k in LINE_KEYS},
         "dn4000": s["dn4000"].to_numpy(float), "agn": s["is_agn"].to_numpy(bool),
         "classified": (s["bpt_class"].astype(str) != "unclassified").to_numpy(),
         "o3n2": s["metallicity_o3n2"].to_numpy(float),
@@ -143,8 +147,8 @@ def generate_and_measure(predictor, data, n_samples: int, seed: int = 0, chunk: 
             pool.shutdown(cancel_futures=True)
 
     props = {}
-    for name in ("dn4000", "agn", "classified", "o3n2"):
+    for name in ("dn4000", "agn", "classified", "o3n2") + LINE_KEYS:
         props[name] = np.stack([m[name] for m in measured])
-    for name in ("true_dn4000", "true_agn", "true_bpt", "true_o3n2"):
+    for name in ("true_dn4000", "true_agn", "true_bpt", "true_o3n2") + tuple(f"true_{k}" for k in LINE_KEYS):
         props[name] = np.array([m[name] for m in measured])
     return Generated(z, score, best, ood, err_m, err_b, cov, hist, props, examples, kept, np.asarray(wave))

@@ -132,3 +132,97 @@ def calibration_curve(u, levels=None) -> tuple[np.ndarray, np.ndarray]:
     """Observed coverage of central intervals against nominal level, from PIT values."""
     levels = np.linspace(0.05, 0.95, 19) if levels is None else np.asarray(levels, float)
     return levels, np.array([coverage_from_pit(u, lv) for lv in levels])
+
+
+def balanced_accuracy(pred, true) -> float:
+    """Mean of the true-positive and true-negative rates (NaN when the truth holds one class only)."""
+    p = np.asarray(pred, bool)
+    t = np.asarray(true, bool)
+    if p.shape != t.shape:
+        raise BadInputError(f"balanced_accuracy: prediction shape {p.shape} differs from truth shape {t.shape}")
+    if t.all() or not t.any():
+        return float("nan")
+    return float(0.5 * (np.mean(p[t]) + np.mean(~p[~t])))
+
+
+def auc(score, true) -> float:
+    """Area under the ROC curve of ``score`` for the boolean ``true`` (Mann–Whitney U / n₊n₋, ties count ½)."""
+    s = np.asarray(score, float)
+    t = np.asarray(true, bool)
+    if s.shape != t.shape:
+        raise BadInputError(f"auc: score shape {s.shape} differs from truth shape {t.shape}")
+    ok = np.isfinite(s)
+    s, t = s[ok], t[ok]
+    n_pos, n_neg = int(t.sum()), int((~t).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    from scipy.stats import rankdata
+
+    r = rankdata(s)  # average ranks: ties count one half
+    return float((r[t].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def classification_metrics(prob, true) -> dict:
+    """Accuracy and balanced accuracy of ``prob > 0.5``, AUC of ``prob``, and the majority-class scores beside them."""
+    p = np.asarray(prob, float)
+    t = np.asarray(true, bool)
+    major = bool(np.mean(t) > 0.5)
+    return {"accuracy": accuracy(p > 0.5, t), "balanced_accuracy": balanced_accuracy(p > 0.5, t), "auc": auc(p, t),
+            "majority_class": major, "majority_accuracy": accuracy(np.full(t.shape, major), t),
+            "majority_balanced_accuracy": 0.5 if 0 < t.sum() < t.size else float("nan"),
+            "predicted_positive_fraction": float(np.mean(p > 0.5)) if p.size else float("nan"), "n": int(t.size)}
+
+
+# quantile levels of the probabilistic baselines and their weights in the CRPS quadrature (see crps_quantiles)
+QUANTILES = (0.025, 0.16, 0.5, 0.84, 0.975)
+
+
+def _quadrature_weights(levels) -> np.ndarray:
+    """Widths of the cells of [0, 1] nearest to each level (midpoint rule; they sum to 1)."""
+    lv = np.asarray(levels, float)
+    edges = np.concatenate([[0.0], (lv[1:] + lv[:-1]) / 2, [1.0]])
+    return np.diff(edges)
+
+
+def crps_quantiles(q, truth, levels=QUANTILES) -> np.ndarray:
+    """Per-galaxy CRPS from predicted quantiles ``q`` (N, K) at ``levels``: 2 Σ_k w_k QS_τk(q_k, y).
+
+    CRPS(F, y) = 2 ∫₀¹ QS_τ(F⁻¹(τ), y) dτ with the pinball loss QS_τ(q, y) = (1{y < q} − τ)(q − y)
+    (Gneiting & Raftery 2007, eq. 21; Laio & Tamea 2007), the integral by the midpoint rule over the
+    K levels. With few levels this is coarse, so compare methods only on the same levels.
+    """
+    q = np.sort(np.asarray(q, float), axis=1)  # repair quantile crossing
+    y = np.asarray(truth, float)[:, None]
+    tau = np.asarray(levels, float)[None]
+    qs = ((y < q).astype(float) - tau) * (q - y)
+    return 2 * (qs * _quadrature_weights(levels)[None]).sum(1)
+
+
+def crps_samples(samples, truth) -> np.ndarray:
+    """Per-galaxy ensemble CRPS of samples (N, n): E|X − y| − ½ E|X − X′| (Gneiting & Raftery 2007, eq. 20)."""
+    s = np.sort(np.asarray(samples, float), axis=1)
+    y = np.asarray(truth, float)
+    out = np.full(len(s), np.nan)
+    for i, (row, t) in enumerate(zip(s, y)):
+        row = row[np.isfinite(row)]
+        m = row.size
+        if m == 0 or not np.isfinite(t):
+            continue
+        # E|X − X′| over all ordered pairs of a sorted sample: 2 Σ_i (2i − m − 1) x_i / m²
+        spread = 2 * np.sum((2 * np.arange(1, m + 1) - m - 1) * row) / m**2
+        out[i] = np.mean(np.abs(row - t)) - 0.5 * spread
+    return out
+
+
+def quantile_coverage(q, truth, levels=QUANTILES) -> dict:
+    """Coverage of the central 68 % / 95 % intervals [q16, q84] / [q2.5, q97.5] of predicted quantiles."""
+    q = np.sort(np.asarray(q, float), axis=1)
+    y = np.asarray(truth, float)
+    lv = list(np.round(np.asarray(levels, float), 4))
+    ok = np.isfinite(y) & np.isfinite(q).all(1)
+    out = {"n": int(ok.sum())}
+    for level, (a, b) in ((68, (0.16, 0.84)), (95, (0.025, 0.975))):
+        i, j = lv.index(a), lv.index(b)
+        inside = (y[ok] >= q[ok, i]) & (y[ok] <= q[ok, j])
+        out[f"interval_{level}"] = float(np.mean(inside)) if ok.any() else float("nan")
+    return out

@@ -1,4 +1,4 @@
-"""``evaluate``: the default model and three baselines on a held-out mock test split.
+"""``evaluate``: the default model and the baselines on a held-out mock test split.
 
 Steps: load the test split with its noiseless spectra; draw ``n_samples`` spectra per galaxy and
 measure them (:mod:`model.evaluation.generated`); fit pPXF on a subset
@@ -58,12 +58,23 @@ def progress_logger(verbose: bool, every_s: float = 30.0):
     return progress
 
 
-def training_labels(ds) -> pd.DataFrame:
-    """All training-split catalogue rows of a mock dataset."""
+def training_photometry(ds) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Training-split catalogue rows and the photometry measured on their own cutouts, shard by shard."""
+    from model.data.cutout_photometry import measure
     from model.data.datasets import split_of
 
-    lab = ds.labels
-    return lab[split_of(lab["galaxy_id"].to_numpy()) == "train"].reset_index(drop=True)
+    labs, phots = [], []
+    for k in ds.shards:
+        lab = pd.read_parquet(ds.path / f"shard-{k:05d}" / "labels.parquet")
+        sel = np.flatnonzero(split_of(lab["galaxy_id"].to_numpy()) == "train")
+        if len(sel) == 0:
+            continue
+        images = np.asarray(ds.arrays(k)["images"][sel], np.float32)
+        phots.append(measure(images, source=f"{ds.path / f'shard-{k:05d}'} images"))
+        labs.append(lab.iloc[sel])
+    if not labs:
+        raise BadInputError(f"{ds.path}: no galaxies in the training split to fit the baselines on")
+    return pd.concat(labs, ignore_index=True), pd.concat(phots, ignore_index=True)
 
 
 def evaluate(checkpoint, dataset, split: str = "test", n_samples: int = 32, limit: int | None = None,
@@ -111,9 +122,19 @@ def evaluate(checkpoint, dataset, split: str = "test", n_samples: int = 32, limi
         ppxf = ppxf_properties(gen.wavelength, gen.keep, test.flux_true * test.norm[:, None], test.z,
                                workers=workers)
 
-    _log(verbose, "baselines")
-    train_lab = training_labels(ds)
-    gbt = bl.gbt_baseline(train_lab, test.labels, seed=seed)
+    _log(verbose, "baselines: photometry of the training and test cutouts")
+    from model.data.cutout_photometry import measure
+
+    train_lab, phot_tr = training_photometry(ds)
+    phot_te = measure(test.images, source=f"{dataset} {split} images")
+    x_cat = bl.noisy_photometry(train_lab, seed), bl.noisy_photometry(test.labels, seed + 1)
+    x_cut = bl.cutout_features(phot_tr), bl.cutout_features(phot_te)
+    _log(verbose, "baselines: trees (point, quantile)")
+    gbt = bl.gbt_predict(x_cat[0], train_lab, x_cat[1], seed=seed)
+    gbt_cut = bl.gbt_predict(x_cut[0], train_lab, x_cut[1], seed=seed)
+    quant = {"gbt": bl.quantile_gbt(x_cat[0], train_lab, x_cat[1], seed=seed),
+             "gbt_cutout": bl.quantile_gbt(x_cut[0], train_lab, x_cut[1], seed=seed)}
+    _log(verbose, "baselines: host oracle, image features")
     oracle_agn = bl.host_oracle_agn(train_lab, test.labels, seed=seed)
     ref = load_mock(dataset, "train", grid=grid, limit=reference_limit, with_truth=True)
     feat_tr, emb_tr = bl.image_features(predictor.model, ref.images)
@@ -132,10 +153,13 @@ def evaluate(checkpoint, dataset, split: str = "test", n_samples: int = 32, limi
             "sampler": predictor.model.config.sampler, "steps": predictor.model.config.steps,
             "ppxf_galaxies": n_keep, "ppxf_samples": min(ppxf_samples, n_samples) if n_keep else 0,
             "n_train_labels": len(train_lab), "n_reference_images": n_ref,
+            "n_train_cutouts": len(phot_tr),
             "seconds_sampling_and_fast_toolbox": round(t_sample, 1), "seconds_total": None,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    result = summarise(test, gen, ppxf, {"nearest": nn, "regressor": reg, "gbt": gbt},
-                       {"nearest": nn_spec, "regressor": reg_spec}, meta, seed=seed, oracle_agn=oracle_agn)
+    result = summarise(test, gen, ppxf, {"nearest": nn, "regressor": reg, "gbt": gbt, "gbt_cutout": gbt_cut},
+                       {"nearest": nn_spec, "regressor": reg_spec}, meta, seed=seed, oracle_agn=oracle_agn,
+                       quantiles=quant)
+    result["_data"]["cutout_photometry"] = phot_te
     result["meta"]["seconds_total"] = round(time.time() - t0, 1)
     _log(verbose, f"done in {result['meta']['seconds_total']} s")
     return result

@@ -23,18 +23,31 @@ def test_evaluate_covers_model_and_all_baselines(tiny_result):
     res = tiny_result
     n = res["meta"]["n_galaxies"]
     assert n >= 4 and res["meta"]["n_samples"] == 4 and res["meta"]["ppxf_galaxies"] == 1
-    for m in ("model_median", "model_best", "nearest", "regressor", "gbt"):
+    for m in ("model_median", "model_best", "nearest", "regressor", "gbt", "gbt_cutout"):
         assert res["photoz"][m]["n"] == n and np.isfinite(res["photoz"][m]["sigma_nmad"])
         assert 0 <= res["agn"][m]["accuracy_bpt"] <= 1
+        assert res["agn"][m]["majority_accuracy_bpt"] == res["agn"]["model_median"]["majority_accuracy_bpt"]
     assert 0 <= res["agn"]["host_oracle"]["accuracy_bpt"] <= 1 and res["meta"]["model_kind"] == "latent"
-    for m in ("nearest", "regressor", "gbt", "toolbox_truth"):
+    for m in ("nearest", "regressor", "gbt", "gbt_cutout", "toolbox_truth"):
         assert np.isfinite(res["properties"]["dn4000"][m]["scatter"])
-    assert res["properties"]["sigma_star"]["gbt"]["subset"] == "pPXF 1"
+    assert res["properties"]["sigma_star"]["gbt_cutout"]["subset"] == "pPXF 1"
+    assert res["meta"]["n_train_cutouts"] == res["meta"]["n_train_labels"]
+    # probabilistic scores for the model and both quantile baselines, on the same galaxies
+    d = res["probabilistic"]["z"]
+    assert d["n"] == n and {"model", "gbt", "gbt_cutout"} <= set(d)
+    assert d["model"]["crps_quantiles"] >= 0 and d["gbt_cutout"]["crps_quantiles"] >= 0
+    assert 0 <= d["gbt"]["interval_68"] <= d["gbt"]["interval_95"] <= 1
+    assert {"z", "dn4000", "sigma_star", "log_halpha", "log_n2ha", "log_o3hb", "oh_o3n2", "age_mw", "age_lw",
+            "metal_mw", "metal_lw", "ebv_star"} == set(res["probabilistic"])
     assert {"z", "dn4000", "sigma_star", "pixels"} <= set(res["coverage"])
     assert 0 <= res["coverage"]["pixels"]["pit_68"] <= 1
     # the toolbox on the noiseless truth measures Dn4000 almost exactly
     assert res["properties"]["dn4000"]["toolbox_truth"]["scatter"] < 0.05
-    assert [c["criterion"] for c in res["criteria"]][:2] == ["AGN accuracy (BPT truth)", "photo-z σ_NMAD"]
+    crit = {c["criterion"]: c for c in res["criteria"]}
+    assert list(crit)[:2] == ["photo-z σ_NMAD vs cutout GBT", "photo-z σ_NMAD"]
+    assert "0.95 × cutout GBT" in crit["photo-z σ_NMAD vs cutout GBT"]["target"]
+    assert "AGN AUC of P(AGN)" in crit and "z CRPS (5 quantiles)" in crit and "Dn4000 95 % coverage (rank)" in crit
+    assert all(c["passed"] in (True, False) or c["why"] for c in res["criteria"])
     gal = res["_data"]["galaxies"]
     assert len(gal) == n and np.allclose(gal["z_true"], gal["z_true"].clip(0.05, 0.15))
 
@@ -49,7 +62,8 @@ def test_evaluate_is_reproducible_with_worker_processes(tiny_result, eval_model,
 def test_write_report(tiny_result, tmp_path):
     paths = write_report(tiny_result, tmp_path)
     md = paths["markdown"].read_text()
-    assert "## Acceptance (issue 6)" in md and "GBT on ugriz" in md and "nearest neighbour" in md
+    assert "## Acceptance" in md and "GBT on ugriz" in md and "nearest neighbour" in md and "issue" not in md
+    assert "GBT on cutout photometry" in md and "## Probabilistic scores" in md and "majority class" in md
     data = json.loads(paths["json"].read_text())
     assert "_data" not in data and data["meta"]["n_samples"] == 4
     assert {p.name for p in paths["figures"]} == {"photoz.png", "calibration.png", "properties.png",
@@ -70,7 +84,7 @@ def test_cli_prints_summary_and_writes_report(eval_model, eval_mock, tmp_path, c
                "--against", str(tmp_path / "rep" / "report.json")])
     out = capsys.readouterr().out
     assert rc == 0 and "PASS  vs paper model: AGN accuracy" in out and "PASS  vs paper model: photo-z" in out
-    assert "## Against the paper's method (issue 6)" in (tmp_path / "rep2" / "report.md").read_text()
+    assert "## Against the paper's method" in (tmp_path / "rep2" / "report.md").read_text()
     # a report of other galaxies, or a file that is not a report, is refused (the latter before sampling)
     rc = main(["evaluate", "--checkpoint", str(eval_model), "--data", str(eval_mock), "--samples", "3",
                "--limit", "3", "--ppxf-subset", "0", "--out", str(tmp_path / "rep3"),

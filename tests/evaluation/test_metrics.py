@@ -67,3 +67,48 @@ def test_pit_handles_ties_nans_and_axis():
 def test_coverage_rejects_bad_shapes():
     with pytest.raises(BadInputError, match="coverage"):
         M.coverage(np.zeros(5), np.zeros(5))
+
+
+def test_auc_and_balanced_accuracy_known_values():
+    t = np.array([0, 0, 1, 1], bool)
+    assert M.auc([0.1, 0.2, 0.8, 0.9], t) == 1.0 and M.auc([0.9, 0.8, 0.2, 0.1], t) == 0.0
+    assert M.auc([0.5] * 4, t) == 0.5  # ties count one half
+    assert M.auc([0.1, 0.6, 0.4, 0.9], t) == 0.75  # 3 of the 4 (positive, negative) pairs ordered
+    rng = np.random.default_rng(0)
+    truth = rng.random(500) < 0.3
+    score = truth + rng.normal(0, 1, 500)
+    from sklearn.metrics import roc_auc_score
+
+    assert M.auc(score, truth) == pytest.approx(roc_auc_score(truth, score), abs=1e-12)
+    assert np.isnan(M.auc([0.1, 0.2], [True, True]))
+    assert M.balanced_accuracy(np.zeros(10, bool), np.arange(10) < 3) == 0.5  # a constant answer
+    assert M.balanced_accuracy(np.array([1, 0, 0, 0], bool), np.array([1, 1, 0, 0], bool)) == 0.75
+    with pytest.raises(BadInputError, match="shape"):
+        M.balanced_accuracy([True], [True, False])
+
+
+def test_classification_metrics_print_the_majority_class():
+    t = np.arange(10) < 3
+    m = M.classification_metrics(np.zeros(10), t)
+    assert m["majority_class"] is False and m["majority_accuracy"] == 0.7 == m["accuracy"]
+    assert m["balanced_accuracy"] == 0.5 == m["majority_balanced_accuracy"] and m["auc"] == 0.5
+
+
+def test_crps_of_samples_and_quantiles():
+    from scipy.stats import norm
+
+    rng = np.random.default_rng(1)
+    y = rng.normal(0, 1, 2000)
+    # ensemble CRPS of N(0, 1) at its mean: σ (2φ(0) − 1/√π) = 0.2337 (Gneiting & Raftery 2007)
+    s = rng.normal(0, 1, (1, 4000))
+    assert M.crps_samples(s, [0.0])[0] == pytest.approx(2 * norm.pdf(0) - 1 / np.sqrt(np.pi), rel=0.03)
+    lv = np.asarray(M.QUANTILES)
+    right = np.tile(norm.ppf(lv), (len(y), 1))
+    for wrong in (np.tile(norm.ppf(lv, scale=3), (len(y), 1)), right + 1.0, np.zeros_like(right)):
+        assert M.crps_quantiles(right, y).mean() < M.crps_quantiles(wrong, y).mean()
+    # the 5-level quadrature of the quantile score is close to the exact CRPS of the calibrated Gaussian
+    exact = np.mean(y * (2 * norm.cdf(y) - 1) + 2 * norm.pdf(y) - 1 / np.sqrt(np.pi))
+    assert M.crps_quantiles(right, y).mean() == pytest.approx(exact, rel=0.15)
+    assert M.crps_quantiles(np.zeros((1, 5)), [0.0])[0] == 0.0  # a point forecast at the truth
+    cov = M.quantile_coverage(right, y)
+    assert cov["n"] == 2000 and abs(cov["interval_68"] - 0.68) < 0.03 and abs(cov["interval_95"] - 0.95) < 0.015
