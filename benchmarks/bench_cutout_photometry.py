@@ -34,7 +34,7 @@ def _images(n: int, mock: str | None):
     if mock:
         import pandas as pd
 
-        from model.mock.store import MockDataset
+        from model.data.dataset import MockDataset
 
         ds = MockDataset(mock)
         parts, labels, got = [], [], 0

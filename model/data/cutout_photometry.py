@@ -33,11 +33,10 @@ import numpy as np
 import pandas as pd
 
 from model.errors import BadInputError
+from model.sdss import BANDS, CUTOUT_SIZE, PIXSCALE, check_cutout_shape
 
-BANDS = "ugriz"
-STAMP = 64
+STAMP = CUTOUT_SIZE
 CENTRE = STAMP // 2
-PIXSCALE = 0.396  # arcsec per pixel
 FIBRE_RADIUS_ARCSEC = 1.5
 PETRO_ETA = 0.2
 MAX_RADIUS_PX = CENTRE - 0.5  # the largest circle inside the stamp around pixel (32, 32)
@@ -95,12 +94,7 @@ def _tables():
 
 
 def _check(images, source: str) -> np.ndarray:
-    a = np.asarray(images)
-    if a.ndim == 3:
-        a = a[None]
-    if a.ndim != 4 or a.shape[1:] != (len(BANDS), STAMP, STAMP):
-        raise BadInputError(f"{source}: cutouts must be (N, 5, 64, 64) or (5, 64, 64) ugriz nanomaggies, "
-                            f"got shape {np.shape(images)}")
+    a = check_cutout_shape(images, source)
     if a.shape[0] == 0:
         raise BadInputError(f"{source}: no cutouts (N = 0)")
     if not np.issubdtype(a.dtype, np.number):

@@ -70,7 +70,8 @@ def test_noise_estimate_and_errors_follow_the_images():
 
 @pytest.mark.slow
 def test_mock_galaxies_match_their_catalogue_magnitudes(tmp_path):
-    from model.mock.store import MockDataset, write_dataset
+    from model.data.dataset import MockDataset
+    from model.mock.store import write_dataset
 
     write_dataset(tmp_path / "m", 120, seed=11, shard_size=120, progress=False)
     ds = MockDataset(tmp_path / "m")
