@@ -1,6 +1,6 @@
 """Evaluation metrics: photometric-redshift statistics, interval coverage, accuracy, scatter and bias.
 
-- Photo-z (DESIGN.md §3; Ilbert et al. 2006 convention): Δz = (z_pred − z_true)/(1 + z_true),
+- Photo-z (Ilbert et al. 2006 convention): Δz = (z_pred − z_true)/(1 + z_true),
   σ_NMAD = 1.4826 · median|Δz − median Δz|, outlier if |Δz| > 0.05, bias = median Δz.
 - Coverage: the fraction of galaxies whose true value lies inside the central 68 % / 95 % interval
   of their own sample distribution. Two estimates are given. ``interval`` takes the sample

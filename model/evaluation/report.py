@@ -263,7 +263,7 @@ def write_report(result: dict, out_dir) -> dict:
     if "against_paper" in result:
         from model.evaluation.compare import comparison_md
 
-        md += ["## Against the paper's method (issue 6)", "",
+        md += ["## Against the paper's method", "",
                comparison_md(result["against_paper"]["rows"], result["against_paper"]["paper_meta"]), ""]
     md += ["## Figures", ""] + [f"![{f}]({f})" for f in figs]
     (out / "report.md").write_text("\n".join(md) + "\n")
