@@ -89,7 +89,7 @@ def read_image(path: str) -> np.ndarray:
         try:
             img = np.load(p, allow_pickle=False, mmap_mode="r")
         except (OSError, ValueError, EOFError, SyntaxError, tokenize.TokenError) as exc:  # numpy tokenizes the header
-            raise BadInputError(f"{path}: not a readable .npy array ({exc})") from None
+            raise BadInputError(f"{path}: not a readable .npy array ({str(exc).splitlines()[0]})") from None
         if img.shape != CUTOUT_SHAPE:
             raise BadInputError(f"{path}: array has shape {img.shape}, expected (5, 64, 64) ugriz nanomaggies")
     else:

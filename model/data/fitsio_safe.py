@@ -147,6 +147,10 @@ def _data_bytes(hdr: dict, where: str) -> int:
     naxis = _int_card(hdr, "NAXIS", where)
     if naxis > 999:
         raise BadInputError(f"{where}: invalid NAXIS = {naxis}")
+    if "TFIELDS" in hdr:  # a table's column count bounds loops over TTYPEn (FITS standard 4.0 §7.2.1: ≤ 999)
+        tfields = _int_card(hdr, "TFIELDS", where)
+        if tfields > 999:
+            raise BadInputError(f"{where}: invalid TFIELDS = {tfields}")
     if naxis == 0:
         return 0
     dims = [_int_card(hdr, f"NAXIS{i}", where) for i in range(1, naxis + 1)]

@@ -65,7 +65,8 @@ def _npy_header(zf: zipfile.ZipFile, member: str, label: str):
             return shape, fortran, dtype, fh.tell()
     except (ValueError, OSError, zipfile.BadZipFile, EOFError, SyntaxError, tokenize.TokenError) as exc:
         # numpy parses the header's dict literal with tokenize: damaged text raises its errors
-        raise BadInputError(f"{label}: member {member} has no valid .npy header ({exc})") from None
+        raise BadInputError(f"{label}: member {member} has no valid .npy header "
+                            f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
 
 
 def _check_size(info: zipfile.ZipInfo, shape, dtype, hlen, label, name):

@@ -103,9 +103,11 @@ def _check_grid(wave, label) -> np.ndarray:
     return wave
 
 
-def _loglam_grid(loglam) -> np.ndarray:
+def _loglam_grid(loglam, label: str) -> np.ndarray:
     """10**loglam; a float32 ``loglam`` on the SDSS grid (c0 + 1e-4·i, c0 a multiple of 1e-4) is snapped to it exactly."""
     loglam = np.asarray(loglam, dtype=np.float64)
+    if not (np.all(np.isfinite(loglam)) and np.all((loglam > 3.0) & (loglam < 5.0))):
+        raise BadInputError(f"{label}: loglam is not finite within 3–5 (1,000–100,000 Å): not an optical spectrum")
     exact = np.round(loglam[0] / DLOGLAM) * DLOGLAM + DLOGLAM * np.arange(loglam.size)
     return 10.0 ** (exact if np.max(np.abs(loglam - exact)) < 2e-6 else loglam)
 
@@ -148,7 +150,7 @@ def _read_coadd(path, infos, raw, label) -> Spectrum:
     require_columns(infos[2], SPECOBJ_COLUMNS, label)
     _rows(infos[2], label, 1, 1)
     c = read_bintable(path, infos[1], raw)
-    wave = _check_grid(_loglam_grid(c["loglam"]), label)
+    wave = _check_grid(_loglam_grid(c["loglam"], label), label)
     flux = _clean(c["flux"], label, "flux")
     ivar = _clean(c["ivar"], label, "ivar")
     if np.any(ivar < 0):

@@ -131,3 +131,18 @@ def test_spec_with_absurd_flux_or_ivar_is_refused(make_spec, tmp_path):
             h.writeto(tmp_path / f"{column}.fits")
         with pytest.raises(BadInputError, match=rf"^{tmp_path / (column + '.fits')}: {column} reaches 3e\+38"):
             read_spec(tmp_path / f"{column}.fits")
+
+
+def test_header_values_that_drove_loops_or_overflows_are_refused(make_spec, tmp_path):
+    path = make_spec()
+    data = bytearray(path.read_bytes())
+    pos = data.index(b"TFIELDS =")
+    data[pos + 10:pos + 30] = b"%20d" % 10 ** 18  # looped over 1e18 column names before
+    (tmp_path / "tfields.fits").write_bytes(bytes(data))
+    with pytest.raises(BadInputError, match=rf"^{tmp_path / 'tfields.fits'}: HDU 1: invalid TFIELDS = 10+"):
+        read_spec(tmp_path / "tfields.fits")
+    with fits.open(path) as h:
+        h[1].data["loglam"][7] = 1e30  # 10**loglam overflowed
+        h.writeto(tmp_path / "loglam.fits")
+    with pytest.raises(BadInputError, match=rf"^{tmp_path / 'loglam.fits'}: loglam is not finite within 3–5"):
+        read_spec(tmp_path / "loglam.fits")
