@@ -26,15 +26,22 @@ from model.mock.fibre import fibre_fraction, point_fraction
 from model.mock.photometry import (BANDS, EBV_GRID, PC10_CM, Z_GRID, contract, grid_index, line_maggies,
                                    photometry_table)
 from model.mock.population import AGN_NONE, cosmo_tables
+from model.mock.relations import ke08_o3n2_mzr
 from model.mock.sfh import sfh_weights
-from model.mock.ssp import load_basis
+from model.mock.ssp import L_SUN, load_basis
+from model.science import bpt
 from model.science.wavelengths import air_to_vac
 
-__all__ = ["build_catalogue", "catalogue_rows", "component_weights", "bpt_class", "BPT_CLASSES", "LINE_SIGMA_1E17"]
+__all__ = ["build_catalogue", "catalogue_rows", "component_weights", "bpt_class", "line_errors", "BPT_CLASSES",
+           "WHAN_CLASSES", "LINE_SIGMA_1E17", "EW_SIGMA_A"]
 
 BPT_CLASSES = ("star-forming", "composite", "seyfert", "liner", "unclassified")
-LINE_SIGMA_1E17 = 2.0  # typical SDSS line-flux error; a BPT class needs all four lines ≥ 3σ
+WHAN_CLASSES = bpt.WHAN_CLASSES
+LINE_SIGMA_1E17 = 2.0  # line-flux error of a faint SDSS spectrum (sky and read noise), 1e-17 erg/s/cm²
+EW_SIGMA_A = 0.3  # + error in equivalent width (Å, rest) on a bright continuum: photon noise and the
+#                   stellar absorption under the line; a BPT class needs all four lines ≥ 3σ
 COMPONENTS = ("bulge", "disk")
+_LINE_AIR = {"halpha": 6562.80, "hbeta": 4861.32, "oiii_5007": 5006.84}
 
 
 def component_weights(p: pd.DataFrame | dict, comp: str) -> np.ndarray:
@@ -69,16 +76,37 @@ def _abs_r_table():
     return np.ascontiguousarray(photometry_table()[:2, :, :, :, 2:3])
 
 
-def bpt_class(ha, hb, o3, n2):
-    """BPT class from [N II]/Hα and [O III]/Hβ (Kauffmann 2003, Kewley 2001, Schawinski 2007)."""
-    ok = np.minimum.reduce([ha, hb, o3, n2]) >= 3 * LINE_SIGMA_1E17
+def line_errors(cont_flux):
+    """1σ line-flux error (1e-17 erg/s/cm²) from the fibre continuum L_λ/(4πd²) beside the line
+    (1e-17 erg/s/cm²/Å, rest Å): √(σ₀² + (W_σ · continuum)²)."""
+    return np.hypot(LINE_SIGMA_1E17, EW_SIGMA_A * np.asarray(cont_flux, float))
+
+
+def bpt_class(ha, hb, o3, n2, err=None):
+    """BPT class codes (``BPT_CLASSES``) with the toolbox's lines and rules (:func:`model.science.bpt.classify`).
+
+    ``err`` maps "halpha", "hbeta", "oiii_5007", "nii_6584" to 1σ errors (default ``LINE_SIGMA_1E17``).
+    """
+    fl = {"halpha": ha, "hbeta": hb, "oiii_5007": o3, "nii_6584": n2}
+    err = err or {}
+    ok = np.logical_and.reduce([np.asarray(v, float) >= 3 * np.asarray(err.get(k, LINE_SIGMA_1E17), float)
+                                for k, v in fl.items()])
     with np.errstate(divide="ignore", invalid="ignore"):
         x = np.log10(n2 / ha)
         y = np.log10(o3 / hb)
-        kauff = np.where(x < 0.05, 0.61 / (x - 0.05) + 1.3, -np.inf)
-        kew = np.where(x < 0.47, 0.61 / (x - 0.47) + 1.19, -np.inf)
-    cls = np.where(y < kauff, 0, np.where(y < kew, 1, np.where(y > 1.05 * x + 0.45, 2, 3)))
+    ok &= np.isfinite(x) & np.isfinite(y)
+    cls = np.where(y <= bpt.kauffmann03(x), 0, np.where(y <= bpt.kewley01(x), 1,
+                                                        np.where(y > bpt.schawinski07(x), 2, 3)))
+    cls = np.where((cls == 0) & (x >= 0.05), 1, cls)
     return np.where(ok, cls, 4)
+
+
+def gas_state(log_mstar, p):
+    """12 + log(O/H) (PP04 O3N2 scale) and log U of the gas: the SDSS mass–metallicity relation of
+    Kewley & Ellison (2008) at the galaxy's stellar mass plus its own offsets (``population``)."""
+    oh = np.clip(ke08_o3n2_mzr(log_mstar) + np.asarray(p["oh_offset"], float), 8.15, 8.95)
+    logu = np.clip(neb.logu_sequence(oh) + np.asarray(p["logu_offset"], float), -4.0, -1.5)
+    return oh, logu
 
 
 def _metal_index(metal):
@@ -106,7 +134,15 @@ def build_catalogue(p: pd.DataFrame) -> pd.DataFrame:
         living = (basis.living[mi[0]] * (1 - mi[1])[:, None] + basis.living[mi[0] + 1] * mi[1][:, None])
         lam = (w * living).sum(1)
         lw = w * (l5500[mi[0]] * (1 - mi[1])[:, None] + l5500[mi[0] + 1] * mi[1][:, None])
-        unit[c] = dict(w=w, lam=lam, mi=mi, ei=ei, lw=lw, living=living,
+        cont = {}
+        for line in neb.CONT_BANDS:
+            tab = neb.continuum_near(line)
+            cz = tab[mi[0]] * (1 - mi[1])[:, None] + tab[mi[0] + 1] * mi[1][:, None]
+            att = 10 ** (-0.4 * p[f"ebv_{c}"].to_numpy(float) * calzetti_k(np.array([_LINE_AIR[line]]))[0])
+            cont[line] = (w * cz).sum(1) * att  # L☉/Å per M☉ formed, attenuated
+            if line == "halpha":
+                cont["halpha_old"] = (w[:, neb.N_OLD_START:] * cz[:, neb.N_OLD_START:]).sum(1)  # intrinsic
+        unit[c] = dict(w=w, lam=lam, mi=mi, ei=ei, lw=lw, living=living, cont=cont,
                        abs=contract(_abs_r_table(), zero_z, ei, mi, w),
                        app=contract(table, zi, ei, mi, w) / dist2[:, None],
                        dn=contract(dn_tab, zero_z, ei, mi, w))
@@ -115,29 +151,42 @@ def build_catalogue(p: pd.DataFrame) -> pd.DataFrame:
     share = {"bulge": bt, "disk": 1 - bt}
     formed_per_mstar = {c: share[c] / unit[c]["lam"] for c in COMPONENTS}  # M☉ formed per M☉ of stars now
 
-    # star-forming lines per unit stellar mass (young mass of both components), attenuated, at D_L
-    young = sum(formed_per_mstar[c][:, None] * unit[c]["w"][:, :neb.N_YOUNG] for c in COMPONENTS)
-    lum_sf = neb.sf_lines(young, p["oh_gas"].to_numpy(float), p["logu"].to_numpy(float))
     ebv_gas = p["ebv_gas"].to_numpy(float)
     four_pi_d2 = 4 * np.pi * dl**2
-    sf_flux_unit = neb.attenuate(lum_sf, ebv_gas) / four_pi_d2[:, None]  # erg/s/cm² per M☉
     agn = p["agn_type"].to_numpy() != AGN_NONE
     lum_agn = neb.agn_lines(p["agn_log_l_oiii"], p["agn_o3hb"].to_numpy(float), p["agn_n2ha"].to_numpy(float),
                             p["agn_s2ha"].to_numpy(float), p["agn_o1ha"].to_numpy(float),
                             p["agn_o2o3"].to_numpy(float), p["sii_ratio"].to_numpy(float), agn)
     agn_flux = neb.attenuate(lum_agn, ebv_gas) / four_pi_d2[:, None]
-    sf_mag_unit = line_maggies(sf_flux_unit, neb.LINE_WAVE_VAC, z)
     agn_mag = line_maggies(agn_flux, neb.LINE_WAVE_VAC, z)
+    # gas ionised by the old stars of each component (HOLMES), per unit stellar mass
+    hol_flux_unit, hol_mag_unit = {}, {}
+    for c in COMPONENTS:
+        lum = neb.holmes_lines(formed_per_mstar[c] * unit[c]["cont"]["halpha_old"] * L_SUN,
+                               p["holmes_ew"].to_numpy(float), p["holmes_n2ha"].to_numpy(float),
+                               p["holmes_o3hb"].to_numpy(float), p["sii_ratio"].to_numpy(float))
+        hol_flux_unit[c] = neb.attenuate(lum, ebv_gas) / four_pi_d2[:, None]
+        hol_mag_unit[c] = line_maggies(hol_flux_unit[c], neb.LINE_WAVE_VAC, z)
 
-    # stellar mass: total r flux = target
-    per_mstar = sum(formed_per_mstar[c][:, None] * unit[c]["app"] for c in COMPONENTS) + sf_mag_unit
+    # stellar mass: total r flux = target; first without the star-forming lines (≲ 2% of r), which
+    # need the gas O/H on the mass–metallicity relation, then with them
+    per_mstar = sum(formed_per_mstar[c][:, None] * unit[c]["app"] + hol_mag_unit[c] for c in COMPONENTS)
     target = 10 ** (-0.4 * p["r_target"].to_numpy(float))
-    mstar = np.clip(target - agn_mag[:, 2], 0.05 * target, None) / per_mstar[:, 2]
+    stars = np.clip(target - agn_mag[:, 2], 0.05 * target, None)
+    oh, logu = gas_state(np.log10(stars / per_mstar[:, 2]), p)
+    # star-forming lines per unit stellar mass (young mass of both components), attenuated, at D_L
+    young = sum(formed_per_mstar[c][:, None] * unit[c]["w"][:, :neb.N_YOUNG] for c in COMPONENTS)
+    sf_flux_unit = neb.attenuate(neb.sf_lines(young, oh, logu), ebv_gas) / four_pi_d2[:, None]  # erg/s/cm² per M☉
+    sf_mag_unit = line_maggies(sf_flux_unit, neb.LINE_WAVE_VAC, z)
+    per_mstar = per_mstar + sf_mag_unit
+    mstar = stars / per_mstar[:, 2]
 
     out = pd.DataFrame({"galaxy_id": p["galaxy_id"].to_numpy(np.int64)})
     out["log_mstar"] = np.log10(mstar)
     comp_flux = {c: mstar[:, None] * formed_per_mstar[c][:, None] * unit[c]["app"] for c in COMPONENTS}
     comp_flux["disk"] = comp_flux["disk"] + mstar[:, None] * sf_mag_unit
+    for c in COMPONENTS:
+        comp_flux[c] = comp_flux[c] + mstar[:, None] * hol_mag_unit[c]
     total = comp_flux["bulge"] + comp_flux["disk"] + agn_mag
     fib = {c: fibre_fraction(p[f"n_{c}"], p[f"re_{c}_arcsec"], p[f"q_{c}"], p["fibre_seeing_arcsec"])
            for c in COMPONENTS}
@@ -174,15 +223,28 @@ def build_catalogue(p: pd.DataFrame) -> pd.DataFrame:
     sfr = sum(mstar * formed_per_mstar[c] * unit[c]["w"][:, :3].sum(1) for c in COMPONENTS) / 1e7
     out["sfr"] = sfr
     out["log_ssfr"] = np.log10(np.maximum(sfr, 1e-30) / mstar)
-    out["oh_gas"] = p["oh_gas"].to_numpy(float)
+    out["oh_gas"] = oh
+    out["logu"] = logu
 
-    # fibre line fluxes (1e-17 erg/s/cm², attenuated)
-    lines = (fib["disk"][:, None] * mstar[:, None] * sf_flux_unit + fib_agn[:, None] * agn_flux) * 1e17
+    # fibre line fluxes (1e-17 erg/s/cm², attenuated), continuum beside the lines, EWs, classes
+    lines = fib["disk"][:, None] * mstar[:, None] * sf_flux_unit + fib_agn[:, None] * agn_flux
+    lines = (lines + sum(fib[c][:, None] * mstar[:, None] * hol_flux_unit[c] for c in COMPONENTS)) * 1e17
     for label, members in neb.LABEL_LINES.items():
         out[f"flux_{label}"] = sum(lines[:, neb.line_index(m)] for m in members)
-    cls = bpt_class(out.flux_halpha.to_numpy(), out.flux_hbeta.to_numpy(), out.flux_oiii_5007.to_numpy(),
-                    out.flux_nii_6584.to_numpy())
+    cont = {line: sum(fib[c] * mstar * formed_per_mstar[c] * unit[c]["cont"][line] for c in COMPONENTS)
+            * L_SUN / four_pi_d2 * 1e17 for line in neb.CONT_BANDS}  # 1e-17 erg/s/cm²/Å (rest Å)
+    err = {k: line_errors(cont[k]) for k in ("halpha", "hbeta", "oiii_5007")}
+    err["nii_6584"] = err["halpha"]
+    for k, e in err.items():
+        out[f"flux_{k}_err"] = e
+    ha, n2 = out.flux_halpha.to_numpy(), out.flux_nii_6584.to_numpy()
+    out["ew_halpha"] = ha / cont["halpha"]
+    out["ew_nii_6584"] = n2 / cont["halpha"]
+    cls = bpt_class(ha, out.flux_hbeta.to_numpy(), out.flux_oiii_5007.to_numpy(), n2, err)
     out["bpt_class"] = pd.Categorical.from_codes(cls, BPT_CLASSES)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        whan = bpt.whan_class(out.ew_halpha.to_numpy(), out.ew_nii_6584.to_numpy(), np.log10(n2 / ha))
+    out["whan_class"] = pd.Categorical.from_codes(whan, WHAN_CLASSES)
     out["is_agn"] = agn
     out["is_quiescent"] = p["is_quiescent"].to_numpy(bool)
     dn = sum(fib[c][:, None] * mstar[:, None] * formed_per_mstar[c][:, None] * unit[c]["dn"] for c in COMPONENTS)

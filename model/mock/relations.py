@@ -9,6 +9,11 @@
 - Mass–size (r band, circularised half-light radius): Shen et al. 2003 (MNRAS 343, 978),
   eqs. 17–18 — early types R = 3.47e-6 M^0.56 kpc, late types
   R = 0.1 M^0.14 (1 + M/3.98e10)^0.25 kpc, log-normal scatter from their Fig. 6.
+- Gas mass–metallicity on the Pettini & Pagel (2004) O3N2 scale: Kewley & Ellison 2008 (ApJ 681,
+  1183), Table 2, 12 + log(O/H) = a + b x + c x² + d x³ with x = log M* (8.5 ≤ x ≤ 11.0),
+  a = 32.1488, b = −8.51258, c = 0.976384, d = −0.0359763.
+- Black-hole mass from σ*: McConnell & Ma 2013 (ApJ 764, 184), Table 2 (all galaxies),
+  log M_BH = 8.32 + 5.64 log(σ*/200 km/s), intrinsic scatter 0.38 dex.
 - Stellar mass from colour for population draws: Bell et al. 2003 (ApJS 149, 289),
   log(M/L_r) = −0.306 + 1.097 (g−r) − 0.093 (diet Salpeter → Chabrier, their Sec. 2.4).
 """
@@ -17,7 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["gallazzi_mzr", "curti_gas_mzr", "zahid_sigma", "shen_size", "bell_log_ml_r", "M_SUN_R"]
+__all__ = ["gallazzi_mzr", "curti_gas_mzr", "zahid_sigma", "shen_size", "bell_log_ml_r", "M_SUN_R",
+           "ke08_o3n2_mzr", "mcconnell_ma_mbh"]
 
 M_SUN_R = 4.65  # AB absolute magnitude of the Sun in SDSS r (Willmer 2018)
 
@@ -62,3 +68,21 @@ def shen_size(log_m, early):
 def bell_log_ml_r(g_r):
     """log10 of the r-band stellar mass-to-light ratio (Chabrier) from g−r (Bell et al. 2003)."""
     return -0.306 + 1.097 * np.asarray(g_r, float) - 0.093
+
+
+_KE08_O3N2 = (32.1488, -8.51258, 0.976384, -0.0359763)
+
+
+def ke08_o3n2_mzr(log_m):
+    """12 + log(O/H) (PP04 O3N2 scale) of SDSS star-forming galaxies (Kewley & Ellison 2008, Table 2).
+
+    Outside the fitted range 8.5–11.0 the relation is held at its end values.
+    """
+    x = np.clip(np.asarray(log_m, float), 8.5, 11.0)
+    a, b, c, d = _KE08_O3N2
+    return a + b * x + c * x**2 + d * x**3
+
+
+def mcconnell_ma_mbh(sigma_kms):
+    """log10 black-hole mass (M☉) from σ* (McConnell & Ma 2013, Table 2, all galaxies)."""
+    return 8.32 + 5.64 * np.log10(np.asarray(sigma_kms, float) / 200.0)
