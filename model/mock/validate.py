@@ -10,6 +10,9 @@
   SDSS spectra (pipeline line fluxes from ``index_spectra.csv``).
 - MZR, S/N, and spectra vs real SDSS spectra of similar class (normalised continuum).
 - Images: noise and PSF vs the real Stripe 82 field (``model.mock.image_validation``).
+- Published SDSS numbers (``model.mock.checks`` and its reference table): BPT and WHAN shares, the
+  star-forming ridge, the O3N2 mass–metallicity relation, the quiescent Dn4000 peak, the AGN
+  fraction against mass; and what an image can tell (``model.mock.image_info``).
 """
 
 from __future__ import annotations
@@ -138,15 +141,19 @@ def _image_check() -> dict | None:
 
 
 def validation_report(report_dir, dataset=None, seed: int = 0, window: dict | None = None, n_cat: int = 20000,
-                      n_spec: int = 300, images: bool = True) -> dict:
-    """Compute every comparison, write ``validation.json`` and ``validation.png``; return the numbers."""
+                      n_spec: int = 300, images: bool = True, n_info: tuple[int, int] | None = None) -> dict:
+    """Compute every comparison, write ``validation.json``, ``validation.png``, ``sdss_checks.png`` and
+    ``checks.txt`` (and ``image_info.md`` when ``n_info`` = (train, test) rows); return the numbers."""
     from model.mock.catalogue import catalogue_rows
+    from model.mock.checks import format_checks, run_checks
+    from model.mock.checks_plots import plot_checks
     from model.mock.validate_plots import plot_report
 
     report_dir = Path(report_dir)
     report_dir.mkdir(parents=True, exist_ok=True)
     w = dict(PAPER_WINDOW if window is None else window)
-    cat = catalogue_rows(seed, 0, n_cat, **w)
+    n_rows = max(n_cat, sum(n_info) if n_info else 0)
+    cat = catalogue_rows(seed, 0, n_rows, **w)
     ks = colour_ks(cat, w, seed)
     ks_noiseless = {c: float(ks_2samp(mock_colours(cat)[c], real_window(w)[c]).statistic) for c in KS_COLOURS}
     spec_rows = _spectra_sample(dataset, seed, w, n_spec)
@@ -171,8 +178,27 @@ def validation_report(report_dir, dataset=None, seed: int = 0, window: dict | No
                       "bpt_sf_in_sf_region": round(res["bpt"]["starforming_gen_in_sf_region"], 3),
                       "bpt_agn_above_kauffmann": round(res["bpt"]["agn_gen_above_kauffmann"], 3),
                       "image_noise_psf_within_20pct": img_ok}
-    (report_dir / "validation.json").write_text(json.dumps(res, indent=1, default=float))
+    res["checks"] = run_checks(cat, w, ks=ks, image=img)
+    plot_checks(report_dir / "sdss_checks.png", cat, res["checks"])
+    table = format_checks(res["checks"])
+    if n_info:
+        from model.mock.image_info import format_table, image_information
+
+        info = image_information(cat, n_info[0], n_info[1], seed=seed)
+        res["image_info"] = info.to_dict("records")
+        (report_dir / "image_info.md").write_text(format_table(info) + "\n")
+    (report_dir / "checks.txt").write_text(table + "\n")
+    res["summary"]["checks_passed"] = f"{sum(r['pass'] for r in res['checks'])}/{len(res['checks'])}"
+    (report_dir / "validation.json").write_text(json.dumps(res, indent=1, default=_jsonable))
     return res
+
+
+def _jsonable(v):
+    if isinstance(v, (np.bool_, bool)):
+        return bool(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    return float(v)
 
 
 def _spectra_sample(dataset, seed, window, n) -> pd.DataFrame:
