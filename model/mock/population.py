@@ -36,10 +36,10 @@ AGN_NONE, AGN_SEYFERT, AGN_LINER = 0, 1, 2
 MIN_ANCHORS = 50
 OH_SCATTER = 0.07  # dex of 12 + log(O/H) at fixed mass
 LOGU_SCATTER = 0.12  # dex of log U at fixed O/H
-HOLMES_EW_MEDIAN, HOLMES_EW_SCATTER = 0.6, 0.4  # Å and dex of W_old(Hα)
-AGN_DUTY_YOUNG = 0.4  # share of star-forming centres whose black hole accretes
-EDD_YOUNG_MEAN, EDD_YOUNG_SIGMA = -2.6, 0.5  # log-normal Eddington ratio (log λ) where the centre forms stars
-EDD_OLD_FLOOR, EDD_OLD_SLOPE = -4.7, 1.1  # power law P(log λ > t) = 10^(−slope (t − floor)) in old centres
+HOLMES_EW_MEDIAN, HOLMES_EW_SCATTER = 0.5, 0.4  # Å and dex of W_old(Hα)
+AGN_DUTY_YOUNG = 0.3  # share of star-forming centres whose black hole accretes
+EDD_YOUNG_MEAN, EDD_YOUNG_SIGMA = -2.3, 0.55  # log-normal Eddington ratio (log λ) where the centre forms stars
+EDD_OLD_FLOOR, EDD_OLD_SLOPE = -4.5, 1.3  # power law P(log λ > t) = 10^(−slope (t − floor)) in old centres
 SEYFERT_LOG_EDD = -2.5  # Eddington ratio of the Seyfert/LINER transition
 AGN_MIN_LOG_L_OIII = 38.5  # below this an accreting black hole is not counted as an AGN (erg/s)
 
