@@ -24,7 +24,7 @@ from model.mock import nebular as neb
 from model.mock.dust import calzetti_k
 from model.mock.fibre import fibre_fraction, point_fraction
 from model.mock.photometry import (BANDS, EBV_GRID, PC10_CM, Z_GRID, contract, grid_index, line_maggies,
-                                   photometry_table)
+                                   line_response, photometry_table)
 from model.mock.population import AGN_NONE, cosmo_tables
 from model.mock.relations import ke08_o3n2_mzr
 from model.mock.sfh import sfh_weights
@@ -109,6 +109,17 @@ def gas_state(log_mstar, p):
     return oh, logu
 
 
+@lru_cache(maxsize=1)
+def _cont_table():
+    """(n_Z, n_age, n_lines) stellar continuum beside the lines of ``nebular.CONT_BANDS``."""
+    return np.ascontiguousarray(np.stack([neb.continuum_near(line) for line in neb.CONT_BANDS], axis=-1))
+
+
+@lru_cache(maxsize=1)
+def _cont_k():
+    return calzetti_k(np.array([_LINE_AIR[line] for line in neb.CONT_BANDS]))
+
+
 def _metal_index(metal):
     return grid_index(load_basis().log_z, metal)
 
@@ -134,14 +145,17 @@ def build_catalogue(p: pd.DataFrame) -> pd.DataFrame:
         living = (basis.living[mi[0]] * (1 - mi[1])[:, None] + basis.living[mi[0] + 1] * mi[1][:, None])
         lam = (w * living).sum(1)
         lw = w * (l5500[mi[0]] * (1 - mi[1])[:, None] + l5500[mi[0] + 1] * mi[1][:, None])
-        cont = {}
-        for line in neb.CONT_BANDS:
-            tab = neb.continuum_near(line)
-            cz = tab[mi[0]] * (1 - mi[1])[:, None] + tab[mi[0] + 1] * mi[1][:, None]
-            att = 10 ** (-0.4 * p[f"ebv_{c}"].to_numpy(float) * calzetti_k(np.array([_LINE_AIR[line]]))[0])
-            cont[line] = (w * cz).sum(1) * att  # L☉/Å per M☉ formed, attenuated
-            if line == "halpha":
-                cont["halpha_old"] = (w[:, neb.N_OLD_START:] * cz[:, neb.N_OLD_START:]).sum(1)  # intrinsic
+        # continuum beside the lines: Σ_age w · T(Z) for each grid Z, then linear in log Z
+        tab = _cont_table()  # (n_Z, n_age, n_lines)
+        nz, na, nl = tab.shape
+        per_z = (w @ tab.transpose(1, 0, 2).reshape(na, nz * nl)).reshape(-1, nz, nl)  # (n, n_Z, n_lines)
+        rows_ = np.arange(len(w))
+        both = per_z[rows_, mi[0]] * (1 - mi[1])[:, None] + per_z[rows_, mi[0] + 1] * mi[1][:, None]
+        both = both * 10 ** (-0.4 * p[f"ebv_{c}"].to_numpy(float)[:, None] * _cont_k()[None, :])  # attenuated
+        cont = {line: both[:, j] for j, line in enumerate(neb.CONT_BANDS)}
+        ha = list(neb.CONT_BANDS).index("halpha")
+        old = w[:, neb.N_OLD_START:] @ tab[:, neb.N_OLD_START:, ha].T  # (n, n_Z), intrinsic
+        cont["halpha_old"] = old[rows_, mi[0]] * (1 - mi[1]) + old[rows_, mi[0] + 1] * mi[1]
         unit[c] = dict(w=w, lam=lam, mi=mi, ei=ei, lw=lw, living=living, cont=cont,
                        abs=contract(_abs_r_table(), zero_z, ei, mi, w),
                        app=contract(table, zi, ei, mi, w) / dist2[:, None],
@@ -158,15 +172,18 @@ def build_catalogue(p: pd.DataFrame) -> pd.DataFrame:
                             p["agn_s2ha"].to_numpy(float), p["agn_o1ha"].to_numpy(float),
                             p["agn_o2o3"].to_numpy(float), p["sii_ratio"].to_numpy(float), agn)
     agn_flux = neb.attenuate(lum_agn, ebv_gas) / four_pi_d2[:, None]
-    agn_mag = line_maggies(agn_flux, neb.LINE_WAVE_VAC, z)
-    # gas ionised by the old stars of each component (HOLMES), per unit stellar mass
-    hol_flux_unit, hol_mag_unit = {}, {}
-    for c in COMPONENTS:
-        lum = neb.holmes_lines(formed_per_mstar[c] * unit[c]["cont"]["halpha_old"] * L_SUN,
-                               p["holmes_ew"].to_numpy(float), p["holmes_n2ha"].to_numpy(float),
-                               p["holmes_o3hb"].to_numpy(float), p["sii_ratio"].to_numpy(float))
-        hol_flux_unit[c] = neb.attenuate(lum, ebv_gas) / four_pi_d2[:, None]
-        hol_mag_unit[c] = line_maggies(hol_flux_unit[c], neb.LINE_WAVE_VAC, z)
+    resp = line_response(neb.LINE_WAVE_VAC, z)
+    agn_mag = line_maggies(agn_flux, neb.LINE_WAVE_VAC, z, resp)
+    # gas ionised by the old stars of each component (HOLMES), per unit stellar mass: one set of
+    # line ratios per galaxy, so one line spectrum per unit old continuum, scaled per component
+    hol_lum = neb.holmes_lines(np.full(len(p), L_SUN), p["holmes_ew"].to_numpy(float),
+                               p["holmes_n2ha"].to_numpy(float), p["holmes_o3hb"].to_numpy(float),
+                               p["sii_ratio"].to_numpy(float))
+    hol_flux = neb.attenuate(hol_lum, ebv_gas) / four_pi_d2[:, None]  # per L☉/Å of old continuum
+    hol_mag = line_maggies(hol_flux, neb.LINE_WAVE_VAC, z, resp)
+    hol_scale = {c: formed_per_mstar[c] * unit[c]["cont"]["halpha_old"] for c in COMPONENTS}
+    hol_flux_unit = {c: hol_scale[c][:, None] * hol_flux for c in COMPONENTS}
+    hol_mag_unit = {c: hol_scale[c][:, None] * hol_mag for c in COMPONENTS}
 
     # stellar mass: total r flux = target; first without the star-forming lines (≲ 2% of r), which
     # need the gas O/H on the mass–metallicity relation, then with them
@@ -177,7 +194,7 @@ def build_catalogue(p: pd.DataFrame) -> pd.DataFrame:
     # star-forming lines per unit stellar mass (young mass of both components), attenuated, at D_L
     young = sum(formed_per_mstar[c][:, None] * unit[c]["w"][:, :neb.N_YOUNG] for c in COMPONENTS)
     sf_flux_unit = neb.attenuate(neb.sf_lines(young, oh, logu), ebv_gas) / four_pi_d2[:, None]  # erg/s/cm² per M☉
-    sf_mag_unit = line_maggies(sf_flux_unit, neb.LINE_WAVE_VAC, z)
+    sf_mag_unit = line_maggies(sf_flux_unit, neb.LINE_WAVE_VAC, z, resp)
     per_mstar = per_mstar + sf_mag_unit
     mstar = stars / per_mstar[:, 2]
 
