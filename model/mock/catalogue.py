@@ -167,11 +167,12 @@ def build_catalogue(p: pd.DataFrame) -> pd.DataFrame:
 
     ebv_gas = p["ebv_gas"].to_numpy(float)
     four_pi_d2 = 4 * np.pi * dl**2
+    att_gas = neb.attenuation(ebv_gas) / four_pi_d2[:, None]  # lines: attenuated, at D_L
     agn = p["agn_type"].to_numpy() != AGN_NONE
     lum_agn = neb.agn_lines(p["agn_log_l_oiii"], p["agn_o3hb"].to_numpy(float), p["agn_n2ha"].to_numpy(float),
                             p["agn_s2ha"].to_numpy(float), p["agn_o1ha"].to_numpy(float),
                             p["agn_o2o3"].to_numpy(float), p["sii_ratio"].to_numpy(float), agn)
-    agn_flux = neb.attenuate(lum_agn, ebv_gas) / four_pi_d2[:, None]
+    agn_flux = lum_agn * att_gas
     resp = line_response(neb.LINE_WAVE_VAC, z)
     agn_mag = line_maggies(agn_flux, neb.LINE_WAVE_VAC, z, resp)
     # gas ionised by the old stars of each component (HOLMES), per unit stellar mass: one set of
@@ -179,10 +180,9 @@ def build_catalogue(p: pd.DataFrame) -> pd.DataFrame:
     hol_lum = neb.holmes_lines(np.full(len(p), L_SUN), p["holmes_ew"].to_numpy(float),
                                p["holmes_n2ha"].to_numpy(float), p["holmes_o3hb"].to_numpy(float),
                                p["sii_ratio"].to_numpy(float))
-    hol_flux = neb.attenuate(hol_lum, ebv_gas) / four_pi_d2[:, None]  # per L☉/Å of old continuum
+    hol_flux = hol_lum * att_gas  # per L☉/Å of old continuum
     hol_mag = line_maggies(hol_flux, neb.LINE_WAVE_VAC, z, resp)
     hol_scale = {c: formed_per_mstar[c] * unit[c]["cont"]["halpha_old"] for c in COMPONENTS}
-    hol_flux_unit = {c: hol_scale[c][:, None] * hol_flux for c in COMPONENTS}
     hol_mag_unit = {c: hol_scale[c][:, None] * hol_mag for c in COMPONENTS}
 
     # stellar mass: total r flux = target; first without the star-forming lines (≲ 2% of r), which
@@ -193,7 +193,7 @@ def build_catalogue(p: pd.DataFrame) -> pd.DataFrame:
     oh, logu = gas_state(np.log10(stars / per_mstar[:, 2]), p)
     # star-forming lines per unit stellar mass (young mass of both components), attenuated, at D_L
     young = sum(formed_per_mstar[c][:, None] * unit[c]["w"][:, :neb.N_YOUNG] for c in COMPONENTS)
-    sf_flux_unit = neb.attenuate(neb.sf_lines(young, oh, logu), ebv_gas) / four_pi_d2[:, None]  # erg/s/cm² per M☉
+    sf_flux_unit = neb.sf_lines(young, oh, logu) * att_gas  # erg/s/cm² per M☉
     sf_mag_unit = line_maggies(sf_flux_unit, neb.LINE_WAVE_VAC, z, resp)
     per_mstar = per_mstar + sf_mag_unit
     mstar = stars / per_mstar[:, 2]
@@ -245,7 +245,8 @@ def build_catalogue(p: pd.DataFrame) -> pd.DataFrame:
 
     # fibre line fluxes (1e-17 erg/s/cm², attenuated), continuum beside the lines, EWs, classes
     lines = fib["disk"][:, None] * mstar[:, None] * sf_flux_unit + fib_agn[:, None] * agn_flux
-    lines = (lines + sum(fib[c][:, None] * mstar[:, None] * hol_flux_unit[c] for c in COMPONENTS)) * 1e17
+    hol_fibre = mstar * sum(fib[c] * hol_scale[c] for c in COMPONENTS)
+    lines = (lines + hol_fibre[:, None] * hol_flux) * 1e17
     for label, members in neb.LABEL_LINES.items():
         out[f"flux_{label}"] = sum(lines[:, neb.line_index(m)] for m in members)
     cont = {line: sum(fib[c] * mstar * formed_per_mstar[c] * unit[c]["cont"][line] for c in COMPONENTS)

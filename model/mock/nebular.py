@@ -38,7 +38,7 @@ from model.mock.dust import cardelli_k
 from model.mock.ssp import AGE_EDGES, L_SUN, load_basis
 from model.science.wavelengths import air_to_vac
 
-__all__ = ["LINE_NAMES", "LINE_WAVE_AIR", "LINE_WAVE_VAC", "sf_lines", "agn_lines", "holmes_lines", "attenuate",
+__all__ = ["LINE_NAMES", "LINE_WAVE_AIR", "LINE_WAVE_VAC", "sf_lines", "agn_lines", "holmes_lines", "attenuate", "attenuation",
            "N_YOUNG", "N_OLD_START", "LABEL_LINES", "abundance_sequence", "logu_sequence", "ridge_k13"]
 
 # name: CLOUDY air wavelength (Å) as in bagpipes' cloudy_linewavs.txt
@@ -64,6 +64,7 @@ ION_SLOPE = 0.8  # dex of log [O III]/Hβ above the ridge per dex of log U above
 CONT_BANDS = {"halpha": ((6490.0, 6535.0), (6600.0, 6640.0)), "hbeta": ((4815.0, 4845.0), (4880.0, 4910.0)),
               "oiii_5007": ((4975.0, 4995.0), (5020.0, 5050.0))}
 CLOUDY_Z_OFFSET = 0.2
+_CHUNK = 8192
 _LOGU = np.arange(-4.0, 0.01, 0.5)
 _ZGRID = np.array([0.005, 0.02, 0.2, 0.4, 1.0, 2.5, 5.0])
 
@@ -144,13 +145,16 @@ def sf_lines(mass_young, oh, log_u):
     12 + log(O/H) (mapped to the grid with ``CLOUDY_Z_OFFSET``); ``log_u`` the ionisation parameter.
     """
     table, lz = _sf_table()
+    mass_young = np.asarray(mass_young, float)
     iz, fz = _interp_index(lz, np.asarray(oh, float) - 8.69 - CLOUDY_Z_OFFSET)
     iu, fu = _interp_index(_LOGU, np.asarray(log_u, float))
-    out = 0.0
-    for dz, wz in ((0, 1 - fz), (1, fz)):
-        for du, wu in ((0, 1 - fu), (1, fu)):
-            t = table[iz + dz, iu + du]  # (n, N_YOUNG, n_lines)
-            out = out + (wz * wu)[:, None] * np.einsum("nb,nbl->nl", mass_young, t)
+    out = np.zeros((mass_young.shape[0], table.shape[-1]))
+    for a in range(0, len(out), _CHUNK):  # chunks keep the gathered grid corners in cache
+        s = slice(a, a + _CHUNK)
+        for dz, wz in ((0, 1 - fz[s]), (1, fz[s])):
+            for du, wu in ((0, 1 - fu[s]), (1, fu[s])):
+                t = table[iz[s] + dz, iu[s] + du]  # (chunk, N_YOUNG, n_lines)
+                out[s] += (wz * wu)[:, None] * np.einsum("nb,nbl->nl", mass_young[s], t)
     x, y = abundance_sequence(oh, log_u)
     out[:, _IDX["nii_6584"]] = out[:, _IDX["halpha"]] * 10**x
     out[:, _IDX["nii_6548"]] = out[:, _IDX["nii_6584"]] / 3.05
@@ -209,10 +213,14 @@ def holmes_lines(l_ha_old, ew_old, n2ha, o3hb, sii_ratio):
     return _ratio_lines(hb, 2.86, o3hb, n2ha, r["s2ha"], r["o1ha"], r["o2o3"], sii_ratio)
 
 
+def attenuation(ebv_gas):
+    """(n, n_lines) factors of Cardelli et al. (1989) attenuation with E(B−V)_gas (n,)."""
+    return 10 ** (-0.4 * np.asarray(ebv_gas, float)[:, None] * cardelli_k(LINE_WAVE_AIR)[None, :])
+
+
 def attenuate(lum, ebv_gas):
     """Apply Cardelli et al. (1989) attenuation with E(B−V)_gas (n,) to (n, n_lines)."""
-    k = cardelli_k(LINE_WAVE_AIR)
-    return lum * 10 ** (-0.4 * np.asarray(ebv_gas, float)[:, None] * k[None, :])
+    return lum * attenuation(ebv_gas)
 
 
 def line_index(name: str) -> int:
