@@ -10,7 +10,12 @@ render the galaxy later.
 Conventions: fluxes of lines in 1e-17 erg s⁻¹ cm⁻² inside the 3″ fibre, attenuated (as SDSS
 measures them); ``mag_*`` total AB, ``fibermag_*`` inside the fibre; ``*_bulge_nmgy_*`` and
 ``*_disk_nmgy_*`` the total flux of each image component in nanomaggies (AGN light is added to
-the bulge); ages in Gyr; ``metal_*`` = [M/H]; ``sfr`` M☉/yr averaged over the last 10 Myr.
+the bulge); ages in Gyr; ``metal_*`` = [M/H]; ``sfr`` M☉/yr averaged over the last 10 Myr;
+``oh_gas`` 12 + log(O/H) on the PP04 O3N2 scale at the final stellar mass (``gas_state``);
+``flux_*_err`` the 1σ errors of the four BPT lines ([N II] shares Hα's: ``line_errors``);
+``ew_halpha``, ``ew_nii_6584`` rest-frame equivalent widths (Å) against the fibre's stellar
+continuum beside Hα; ``bpt_class`` and ``whan_class`` with the toolbox's rules
+(:mod:`model.science.bpt`) on these fluxes; ``is_agn``: an AGN with L[O III] ≥ 10^38.5 erg/s exists.
 """
 
 from __future__ import annotations
