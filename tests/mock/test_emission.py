@@ -133,3 +133,15 @@ def test_checks_report_every_reference_entry_and_catch_a_wrong_mock(rows):
                                                bad.bpt_class.astype(str)))
     by = {r["check"]: r for r in run_checks(bad)}
     assert not by["bpt_agn_share"]["pass"] and not by["bpt_classifiable_share"]["pass"]
+
+
+def test_reference_table_names_a_source_and_a_tolerance_for_every_check():
+    from model.mock.checks import reference_table
+
+    ref = reference_table()
+    assert len(ref) >= 10
+    for name, r in ref.items():
+        assert r["source"] and r["confidence"] in ("read", "derived", "approximate"), name
+        assert ("low" in r and "high" in r) or "tolerance" in r or "high" in r, name
+        if "low" in r:
+            assert r["low"] <= r["reference"] <= r["high"], name
