@@ -34,6 +34,7 @@ BLOCK = 4096
 Z_LIMITS = (0.01, 0.35)  # where the templates cover u..z and the spectrum (rest 2000–12000 Å)
 AGN_NONE, AGN_SEYFERT, AGN_LINER = 0, 1, 2
 MIN_ANCHORS = 50
+QUIESCENT_METAL_OFFSET = 0.03  # dex below the Gallazzi et al. (2005) median for quiescent galaxies
 OH_SCATTER = 0.07  # dex of 12 + log(O/H) at fixed mass
 LOGU_SCATTER = 0.12  # dex of log U at fixed O/H
 HOLMES_EW_MEDIAN, HOLMES_EW_SCATTER = 0.5, 0.4  # Å and dex of W_old(Hα)
@@ -120,12 +121,15 @@ def _block(seed: int, block: int, z_min: float, z_max: float, r_max: float) -> d
     # bulge-to-total stellar mass fraction
     p["bt_mass"] = np.where(quiescent, rng.beta(4.0, 1.8, n), rng.beta(2.0, 4.0, n))
 
-    # bulge: old, fast-forming
+    # bulge: old, fast-forming; the bulges of quiescent galaxies began 7–9 Gyr ago, which with the
+    # colour recalibration of ``ssp`` gives both the SDSS colours and the SDSS Dn4000 red peak
     tmax = t_univ - 0.3
-    p["tform_bulge"] = np.minimum(rng.uniform(9.5, 12.8, n), tmax)
+    u_form = rng.random(n)
+    p["tform_bulge"] = np.minimum(np.where(quiescent, 7.0 + 2.0 * u_form, 9.5 + 3.3 * u_form), tmax)
     p["tau_bulge"] = rng.uniform(0.3, 1.5, n)
-    p["tquench_bulge"] = np.zeros(n)
-    p["tauq_bulge"] = np.ones(n)
+    # the trickle of star formation in quiescent bulges stopped 0.5–1.5 Gyr ago
+    p["tquench_bulge"] = np.where(quiescent, 0.5 + u_form, 0.0)
+    p["tauq_bulge"] = np.where(quiescent, 0.2, 1.0)
     p["burstfrac_bulge"] = np.zeros(n)
     p["burstage_bulge"] = np.zeros(n)
     # disk: extended delayed-τ; quiescent disks were quenched 0.5–6 Gyr ago
@@ -140,6 +144,7 @@ def _block(seed: int, block: int, z_min: float, z_max: float, r_max: float) -> d
     # stellar metallicity: Gallazzi MZR, bulge +0.08, disk −0.08 dex
     med, sig = rel.gallazzi_mzr(log_m)
     mh = med + sig * np.clip(rng.normal(0, 0.6, n), -2, 2)
+    mh = mh - np.where(quiescent, QUIESCENT_METAL_OFFSET, 0.0)
     p["metal_bulge"] = np.clip(mh + 0.08, -0.69, 0.39)
     p["metal_disk"] = np.clip(mh - 0.08, -0.69, 0.39)
 

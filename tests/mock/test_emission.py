@@ -81,8 +81,8 @@ def test_agn_follow_their_hosts(rows):
     # Kewley et al. 2006: LINER hosts are older and have higher σ* than Seyfert hosts
     assert rows.age_lw[lin].median() > rows.age_lw[sey].median() + 1.0
     assert rows.sigma_star[lin].median() > rows.sigma_star[sey].median()
-    # Kauffmann et al. 2003: luminous AGN sit in younger hosts
-    bright = agn & (rows.agn_log_l_oiii > 40.0)
+    # Kauffmann et al. 2003: luminous AGN (L[O III] > 10^7 L☉ = 10^40.6 erg/s) sit in younger hosts
+    bright = agn & (rows.agn_log_l_oiii > 40.6)
     faint = agn & (rows.agn_log_l_oiii < 39.5)
     assert rows.dn4000[bright].median() < rows.dn4000[faint].median() - 0.1
 
