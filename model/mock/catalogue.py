@@ -131,6 +131,14 @@ def _metal_index(metal):
 
 def build_catalogue(p: pd.DataFrame) -> pd.DataFrame:
     """Labels and photometry for the parameter rows ``p`` (from ``draw_population``)."""
+    from threadpoolctl import threadpool_limits
+
+    # the matrix products here are small: BLAS threads cost more CPU than they save
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _build_catalogue(p)
+
+
+def _build_catalogue(p: pd.DataFrame) -> pd.DataFrame:
     basis = load_basis()
     table = photometry_table()
     n = len(p)
