@@ -48,7 +48,18 @@ fi
 
 # The explorer's embedded default catalogue: 1,000,000 mock galaxies (catalogue-only mode; any of
 # them can be rendered on demand). Written once into the cache; `photospec mock` resumes if interrupted.
+# A catalogue written by another version of the mock generator is replaced: the new one is written
+# beside it and swapped in only when complete, so the old one serves until then.
 cat_dir=$("$py" -c "from model.data.registry import cache_dir; print(cache_dir() / 'catalogue-default')")
+gen_version=$("$py" -c "from model.mock import GENERATOR_VERSION; print(GENERATOR_VERSION)")
+have_version=$("$py" -c "import json, sys; print(json.load(open(sys.argv[1])).get('generator_version', ''))" \
+  "$cat_dir/manifest.json" 2>/dev/null || true)
+if [ -e "$cat_dir/manifest.json" ] && [ "$have_version" != "$gen_version" ]; then
+  echo "photospec: the default catalogue was written by mock generator ${have_version:-unknown}; writing $gen_version"
+  "$venv/bin/photospec" mock --catalogue-only --n 1000000 --seed 0 --out "$cat_dir.new" --quiet
+  rm -rf "$cat_dir.old"
+  mv "$cat_dir" "$cat_dir.old" && mv "$cat_dir.new" "$cat_dir" && rm -rf "$cat_dir.old"
+fi
 if ! grep -q '"status": "complete"' "$cat_dir/manifest.json" 2>/dev/null; then
   echo "photospec: writing the default 1,000,000-galaxy mock catalogue to $cat_dir (about a minute, once)"
   "$venv/bin/photospec" mock --catalogue-only --n 1000000 --seed 0 --out "$cat_dir" --quiet

@@ -26,6 +26,10 @@ def register(sub) -> None:
                    help="processes writing shards in parallel (default: 2 or the number of CPUs if fewer)")
     p.add_argument("--validate", action="store_true", help="write the mock-vs-real validation report")
     p.add_argument("--report", type=Path, default=None, help="report directory (default OUT/validation or ./mock-validation)")
+    p.add_argument("--validate-rows", type=int, default=20000,
+                   help="catalogue rows for the validation report (default 20000; the SDSS checks want ≥ 200000)")
+    p.add_argument("--image-info", type=int, nargs=2, metavar=("TRAIN", "TEST"), default=None,
+                   help="also fit 'what can an image tell' (gradient-boosted trees) on TRAIN + TEST catalogue rows")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_run)
 
@@ -47,7 +51,15 @@ def _run(args) -> int:
         from model.mock.validate import validation_report
 
         report = args.report or ((args.out / "validation") if args.out else Path("mock-validation"))
-        res = validation_report(report, dataset=args.out, seed=args.seed, window=window)
+        if args.validate_rows < 1000:
+            raise BadInputError(f"--validate-rows={args.validate_rows}: need at least 1000 rows")
+        if args.image_info and (min(args.image_info) < 100):
+            raise BadInputError(f"--image-info {args.image_info[0]} {args.image_info[1]}: need ≥ 100 rows each")
+        res = validation_report(report, dataset=args.out, seed=args.seed, window=window, n_cat=args.validate_rows,
+                                n_info=tuple(args.image_info) if args.image_info else None)
         print(json.dumps(res["summary"], indent=1))
-        print(f"report: {report / 'validation.png'} and {report / 'validation.json'}")
+        print((report / "checks.txt").read_text(), end="")
+        if args.image_info:
+            print((report / "image_info.md").read_text(), end="")
+        print(f"report: {report / 'validation.png'}, {report / 'sdss_checks.png'} and {report / 'validation.json'}")
     return 0

@@ -10,7 +10,12 @@ render the galaxy later.
 Conventions: fluxes of lines in 1e-17 erg s⁻¹ cm⁻² inside the 3″ fibre, attenuated (as SDSS
 measures them); ``mag_*`` total AB, ``fibermag_*`` inside the fibre; ``*_bulge_nmgy_*`` and
 ``*_disk_nmgy_*`` the total flux of each image component in nanomaggies (AGN light is added to
-the bulge); ages in Gyr; ``metal_*`` = [M/H]; ``sfr`` M☉/yr averaged over the last 10 Myr.
+the bulge); ages in Gyr; ``metal_*`` = [M/H]; ``sfr`` M☉/yr averaged over the last 10 Myr;
+``oh_gas`` 12 + log(O/H) on the PP04 O3N2 scale at the final stellar mass (``gas_state``);
+``flux_*_err`` the 1σ errors of the four BPT lines ([N II] shares Hα's: ``line_errors``);
+``ew_halpha``, ``ew_nii_6584`` rest-frame equivalent widths (Å) against the fibre's stellar
+continuum beside Hα; ``bpt_class`` and ``whan_class`` with the toolbox's rules
+(:mod:`model.science.bpt`) on these fluxes; ``is_agn``: an AGN with L[O III] ≥ 10^38.5 erg/s exists.
 """
 
 from __future__ import annotations
@@ -24,17 +29,24 @@ from model.mock import nebular as neb
 from model.mock.dust import calzetti_k
 from model.mock.fibre import fibre_fraction, point_fraction
 from model.mock.photometry import (BANDS, EBV_GRID, PC10_CM, Z_GRID, contract, grid_index, line_maggies,
-                                   photometry_table)
+                                   line_response, photometry_table)
 from model.mock.population import AGN_NONE, cosmo_tables
+from model.mock.relations import ke08_o3n2_mzr
 from model.mock.sfh import sfh_weights
-from model.mock.ssp import load_basis
-from model.science.bpt import BPT_CLASSES
+from model.mock.ssp import L_SUN, load_basis
+from model.science import bpt
 from model.science.wavelengths import air_to_vac
 
-__all__ = ["build_catalogue", "catalogue_rows", "component_weights", "bpt_class", "BPT_CLASSES", "LINE_SIGMA_1E17"]
+__all__ = ["build_catalogue", "catalogue_rows", "component_weights", "bpt_class", "line_errors", "BPT_CLASSES",
+           "WHAN_CLASSES", "LINE_SIGMA_1E17", "EW_SIGMA_A"]
 
-LINE_SIGMA_1E17 = 2.0  # typical SDSS line-flux error; a BPT class needs all four lines ≥ 3σ
+BPT_CLASSES = bpt.BPT_CLASSES
+WHAN_CLASSES = bpt.WHAN_CLASSES
+LINE_SIGMA_1E17 = 2.0  # line-flux error of a faint SDSS spectrum (sky and read noise), 1e-17 erg/s/cm²
+EW_SIGMA_A = 0.3  # + error in equivalent width (Å, rest) on a bright continuum: photon noise and the
+#                   stellar absorption under the line; a BPT class needs all four lines ≥ 3σ
 COMPONENTS = ("bulge", "disk")
+_LINE_AIR = {"halpha": 6562.80, "hbeta": 4861.32, "oiii_5007": 5006.84}
 
 
 def component_weights(p: pd.DataFrame | dict, comp: str) -> np.ndarray:
@@ -69,16 +81,48 @@ def _abs_r_table():
     return np.ascontiguousarray(photometry_table()[:2, :, :, :, 2:3])
 
 
-def bpt_class(ha, hb, o3, n2):
-    """BPT class from [N II]/Hα and [O III]/Hβ (Kauffmann 2003, Kewley 2001, Schawinski 2007)."""
-    ok = np.minimum.reduce([ha, hb, o3, n2]) >= 3 * LINE_SIGMA_1E17
+def line_errors(cont_flux):
+    """1σ line-flux error (1e-17 erg/s/cm²) from the fibre continuum L_λ/(4πd²) beside the line
+    (1e-17 erg/s/cm²/Å, rest Å): √(σ₀² + (W_σ · continuum)²)."""
+    return np.hypot(LINE_SIGMA_1E17, EW_SIGMA_A * np.asarray(cont_flux, float))
+
+
+def bpt_class(ha, hb, o3, n2, err=None):
+    """BPT class codes (``BPT_CLASSES``) with the toolbox's lines and rules (:func:`model.science.bpt.classify`).
+
+    ``err`` maps "halpha", "hbeta", "oiii_5007", "nii_6584" to 1σ errors (default ``LINE_SIGMA_1E17``).
+    """
+    fl = {"halpha": ha, "hbeta": hb, "oiii_5007": o3, "nii_6584": n2}
+    err = err or {}
+    ok = np.logical_and.reduce([np.asarray(v, float) >= 3 * np.asarray(err.get(k, LINE_SIGMA_1E17), float)
+                                for k, v in fl.items()])
     with np.errstate(divide="ignore", invalid="ignore"):
         x = np.log10(n2 / ha)
         y = np.log10(o3 / hb)
-        kauff = np.where(x < 0.05, 0.61 / (x - 0.05) + 1.3, -np.inf)
-        kew = np.where(x < 0.47, 0.61 / (x - 0.47) + 1.19, -np.inf)
-    cls = np.where(y < kauff, 0, np.where(y < kew, 1, np.where(y > 1.05 * x + 0.45, 2, 3)))
+    ok &= np.isfinite(x) & np.isfinite(y)
+    cls = np.where(y <= bpt.kauffmann03(x), 0, np.where(y <= bpt.kewley01(x), 1,
+                                                        np.where(y > bpt.schawinski07(x), 2, 3)))
+    cls = np.where((cls == 0) & (x >= 0.05), 1, cls)
     return np.where(ok, cls, 4)
+
+
+def gas_state(log_mstar, p):
+    """12 + log(O/H) (PP04 O3N2 scale) and log U of the gas: the SDSS mass–metallicity relation of
+    Kewley & Ellison (2008) at the galaxy's stellar mass plus its own offsets (``population``)."""
+    oh = np.clip(ke08_o3n2_mzr(log_mstar) + np.asarray(p["oh_offset"], float), 8.15, 8.95)
+    logu = np.clip(neb.logu_sequence(oh) + np.asarray(p["logu_offset"], float), -4.0, -1.5)
+    return oh, logu
+
+
+@lru_cache(maxsize=1)
+def _cont_table():
+    """(n_Z, n_age, n_lines) stellar continuum beside the lines of ``nebular.CONT_BANDS``."""
+    return np.ascontiguousarray(np.stack([neb.continuum_near(line) for line in neb.CONT_BANDS], axis=-1))
+
+
+@lru_cache(maxsize=1)
+def _cont_k():
+    return calzetti_k(np.array([_LINE_AIR[line] for line in neb.CONT_BANDS]))
 
 
 def _metal_index(metal):
@@ -87,6 +131,14 @@ def _metal_index(metal):
 
 def build_catalogue(p: pd.DataFrame) -> pd.DataFrame:
     """Labels and photometry for the parameter rows ``p`` (from ``draw_population``)."""
+    from threadpoolctl import threadpool_limits
+
+    # the matrix products here are small: BLAS threads cost more CPU than they save
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _build_catalogue(p)
+
+
+def _build_catalogue(p: pd.DataFrame) -> pd.DataFrame:
     basis = load_basis()
     table = photometry_table()
     n = len(p)
@@ -106,7 +158,18 @@ def build_catalogue(p: pd.DataFrame) -> pd.DataFrame:
         living = (basis.living[mi[0]] * (1 - mi[1])[:, None] + basis.living[mi[0] + 1] * mi[1][:, None])
         lam = (w * living).sum(1)
         lw = w * (l5500[mi[0]] * (1 - mi[1])[:, None] + l5500[mi[0] + 1] * mi[1][:, None])
-        unit[c] = dict(w=w, lam=lam, mi=mi, ei=ei, lw=lw, living=living,
+        # continuum beside the lines: Σ_age w · T(Z) for each grid Z, then linear in log Z
+        tab = _cont_table()  # (n_Z, n_age, n_lines)
+        nz, na, nl = tab.shape
+        per_z = (w @ tab.transpose(1, 0, 2).reshape(na, nz * nl)).reshape(-1, nz, nl)  # (n, n_Z, n_lines)
+        rows_ = np.arange(len(w))
+        both = per_z[rows_, mi[0]] * (1 - mi[1])[:, None] + per_z[rows_, mi[0] + 1] * mi[1][:, None]
+        both = both * 10 ** (-0.4 * p[f"ebv_{c}"].to_numpy(float)[:, None] * _cont_k()[None, :])  # attenuated
+        cont = {line: both[:, j] for j, line in enumerate(neb.CONT_BANDS)}
+        ha = list(neb.CONT_BANDS).index("halpha")
+        old = w[:, neb.N_OLD_START:] @ tab[:, neb.N_OLD_START:, ha].T  # (n, n_Z), intrinsic
+        cont["halpha_old"] = old[rows_, mi[0]] * (1 - mi[1]) + old[rows_, mi[0] + 1] * mi[1]
+        unit[c] = dict(w=w, lam=lam, mi=mi, ei=ei, lw=lw, living=living, cont=cont,
                        abs=contract(_abs_r_table(), zero_z, ei, mi, w),
                        app=contract(table, zi, ei, mi, w) / dist2[:, None],
                        dn=contract(dn_tab, zero_z, ei, mi, w))
@@ -115,29 +178,45 @@ def build_catalogue(p: pd.DataFrame) -> pd.DataFrame:
     share = {"bulge": bt, "disk": 1 - bt}
     formed_per_mstar = {c: share[c] / unit[c]["lam"] for c in COMPONENTS}  # M☉ formed per M☉ of stars now
 
-    # star-forming lines per unit stellar mass (young mass of both components), attenuated, at D_L
-    young = sum(formed_per_mstar[c][:, None] * unit[c]["w"][:, :neb.N_YOUNG] for c in COMPONENTS)
-    lum_sf = neb.sf_lines(young, p["oh_gas"].to_numpy(float), p["logu"].to_numpy(float))
     ebv_gas = p["ebv_gas"].to_numpy(float)
     four_pi_d2 = 4 * np.pi * dl**2
-    sf_flux_unit = neb.attenuate(lum_sf, ebv_gas) / four_pi_d2[:, None]  # erg/s/cm² per M☉
+    att_gas = neb.attenuation(ebv_gas) / four_pi_d2[:, None]  # lines: attenuated, at D_L
     agn = p["agn_type"].to_numpy() != AGN_NONE
     lum_agn = neb.agn_lines(p["agn_log_l_oiii"], p["agn_o3hb"].to_numpy(float), p["agn_n2ha"].to_numpy(float),
                             p["agn_s2ha"].to_numpy(float), p["agn_o1ha"].to_numpy(float),
                             p["agn_o2o3"].to_numpy(float), p["sii_ratio"].to_numpy(float), agn)
-    agn_flux = neb.attenuate(lum_agn, ebv_gas) / four_pi_d2[:, None]
-    sf_mag_unit = line_maggies(sf_flux_unit, neb.LINE_WAVE_VAC, z)
-    agn_mag = line_maggies(agn_flux, neb.LINE_WAVE_VAC, z)
+    agn_flux = lum_agn * att_gas
+    resp = line_response(neb.LINE_WAVE_VAC, z)
+    agn_mag = line_maggies(agn_flux, neb.LINE_WAVE_VAC, z, resp)
+    # gas ionised by the old stars of each component (HOLMES), per unit stellar mass: one set of
+    # line ratios per galaxy, so one line spectrum per unit old continuum, scaled per component
+    hol_lum = neb.holmes_lines(np.full(len(p), L_SUN), p["holmes_ew"].to_numpy(float),
+                               p["holmes_n2ha"].to_numpy(float), p["holmes_o3hb"].to_numpy(float),
+                               p["sii_ratio"].to_numpy(float))
+    hol_flux = hol_lum * att_gas  # per L☉/Å of old continuum
+    hol_mag = line_maggies(hol_flux, neb.LINE_WAVE_VAC, z, resp)
+    hol_scale = {c: formed_per_mstar[c] * unit[c]["cont"]["halpha_old"] for c in COMPONENTS}
+    hol_mag_unit = {c: hol_scale[c][:, None] * hol_mag for c in COMPONENTS}
 
-    # stellar mass: total r flux = target
-    per_mstar = sum(formed_per_mstar[c][:, None] * unit[c]["app"] for c in COMPONENTS) + sf_mag_unit
+    # stellar mass: total r flux = target; first without the star-forming lines (≲ 2% of r), which
+    # need the gas O/H on the mass–metallicity relation, then with them
+    per_mstar = sum(formed_per_mstar[c][:, None] * unit[c]["app"] + hol_mag_unit[c] for c in COMPONENTS)
     target = 10 ** (-0.4 * p["r_target"].to_numpy(float))
-    mstar = np.clip(target - agn_mag[:, 2], 0.05 * target, None) / per_mstar[:, 2]
+    stars = np.clip(target - agn_mag[:, 2], 0.05 * target, None)
+    oh, logu = gas_state(np.log10(stars / per_mstar[:, 2]), p)
+    # star-forming lines per unit stellar mass (young mass of both components), attenuated, at D_L
+    young = sum(formed_per_mstar[c][:, None] * unit[c]["w"][:, :neb.N_YOUNG] for c in COMPONENTS)
+    sf_flux_unit = neb.sf_lines(young, oh, logu) * att_gas  # erg/s/cm² per M☉
+    sf_mag_unit = line_maggies(sf_flux_unit, neb.LINE_WAVE_VAC, z, resp)
+    per_mstar = per_mstar + sf_mag_unit
+    mstar = stars / per_mstar[:, 2]
 
     out = pd.DataFrame({"galaxy_id": p["galaxy_id"].to_numpy(np.int64)})
     out["log_mstar"] = np.log10(mstar)
     comp_flux = {c: mstar[:, None] * formed_per_mstar[c][:, None] * unit[c]["app"] for c in COMPONENTS}
     comp_flux["disk"] = comp_flux["disk"] + mstar[:, None] * sf_mag_unit
+    for c in COMPONENTS:
+        comp_flux[c] = comp_flux[c] + mstar[:, None] * hol_mag_unit[c]
     total = comp_flux["bulge"] + comp_flux["disk"] + agn_mag
     fib = {c: fibre_fraction(p[f"n_{c}"], p[f"re_{c}_arcsec"], p[f"q_{c}"], p["fibre_seeing_arcsec"])
            for c in COMPONENTS}
@@ -174,15 +253,29 @@ def build_catalogue(p: pd.DataFrame) -> pd.DataFrame:
     sfr = sum(mstar * formed_per_mstar[c] * unit[c]["w"][:, :3].sum(1) for c in COMPONENTS) / 1e7
     out["sfr"] = sfr
     out["log_ssfr"] = np.log10(np.maximum(sfr, 1e-30) / mstar)
-    out["oh_gas"] = p["oh_gas"].to_numpy(float)
+    out["oh_gas"] = oh
+    out["logu"] = logu
 
-    # fibre line fluxes (1e-17 erg/s/cm², attenuated)
-    lines = (fib["disk"][:, None] * mstar[:, None] * sf_flux_unit + fib_agn[:, None] * agn_flux) * 1e17
+    # fibre line fluxes (1e-17 erg/s/cm², attenuated), continuum beside the lines, EWs, classes
+    lines = fib["disk"][:, None] * mstar[:, None] * sf_flux_unit + fib_agn[:, None] * agn_flux
+    hol_fibre = mstar * sum(fib[c] * hol_scale[c] for c in COMPONENTS)
+    lines = (lines + hol_fibre[:, None] * hol_flux) * 1e17
     for label, members in neb.LABEL_LINES.items():
         out[f"flux_{label}"] = sum(lines[:, neb.line_index(m)] for m in members)
-    cls = bpt_class(out.flux_halpha.to_numpy(), out.flux_hbeta.to_numpy(), out.flux_oiii_5007.to_numpy(),
-                    out.flux_nii_6584.to_numpy())
+    cont = {line: sum(fib[c] * mstar * formed_per_mstar[c] * unit[c]["cont"][line] for c in COMPONENTS)
+            * L_SUN / four_pi_d2 * 1e17 for line in neb.CONT_BANDS}  # 1e-17 erg/s/cm²/Å (rest Å)
+    err = {k: line_errors(cont[k]) for k in ("halpha", "hbeta", "oiii_5007")}
+    err["nii_6584"] = err["halpha"]
+    for k, e in err.items():
+        out[f"flux_{k}_err"] = e
+    ha, n2 = out.flux_halpha.to_numpy(), out.flux_nii_6584.to_numpy()
+    out["ew_halpha"] = ha / cont["halpha"]
+    out["ew_nii_6584"] = n2 / cont["halpha"]
+    cls = bpt_class(ha, out.flux_hbeta.to_numpy(), out.flux_oiii_5007.to_numpy(), n2, err)
     out["bpt_class"] = pd.Categorical.from_codes(cls, BPT_CLASSES)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        whan = bpt.whan_class(out.ew_halpha.to_numpy(), out.ew_nii_6584.to_numpy(), np.log10(n2 / ha))
+    out["whan_class"] = pd.Categorical.from_codes(whan, WHAN_CLASSES)
     out["is_agn"] = agn
     out["is_quiescent"] = p["is_quiescent"].to_numpy(bool)
     dn = sum(fib[c][:, None] * mstar[:, None] * formed_per_mstar[c][:, None] * unit[c]["dn"] for c in COMPONENTS)

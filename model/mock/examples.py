@@ -56,7 +56,8 @@ def plot_examples(rows, path, n: int = 4) -> Path:
         ax[k, 1].set_ylim(min(0, np.percentile(g["flux"], 1)), top)
         ax[k, 1].set_title(f"z={lab['z']:.3f}  log M*={lab['log_mstar']:.2f}  age_lw={lab['age_lw']:.1f} Gyr  "
                            f"[M/H]={lab['metal_lw']:+.2f}  σ*={lab['sigma_star']:.0f} km/s  "
-                           f"Dn4000={lab['dn4000']:.2f}  BPT: {lab['bpt_class']}  S/N={lab['sn_median']:.1f}",
+                           f"Dn4000={lab['dn4000']:.2f}  BPT: {lab['bpt_class']}  WHAN: {lab['whan_class']}  "
+                           f"EW(Hα)={lab['ew_halpha']:.1f} Å  S/N={lab['sn_median']:.1f}",
                            fontsize=8)
         ax[k, 1].set_ylabel("1e-17 erg/s/cm²/Å", fontsize=8)
         if k == 0:

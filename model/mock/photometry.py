@@ -25,7 +25,7 @@ from model.mock.disk_cache import cached_array
 from model.mock.dust import calzetti_k
 from model.mock.ssp import DLOGLAM_REST, L_SUN, load_basis
 
-__all__ = ["BANDS", "Z_GRID", "EBV_GRID", "photometry_table", "contract", "grid_index",
+__all__ = ["BANDS", "Z_GRID", "EBV_GRID", "photometry_table", "contract", "grid_index", "line_response",
            "line_maggies", "filter_curves", "PC10_CM", "C_AA"]
 
 BANDS = "ugriz"
@@ -130,11 +130,17 @@ def contract(table, z_idx, ebv_idx, metal_idx, weights) -> np.ndarray:
     return out
 
 
-def line_maggies(line_flux_cgs, line_wave_rest, z) -> np.ndarray:
-    """(n, 5) maggies contributed by lines of flux (n, n_lines) erg/s/cm² at rest λ (vacuum, Å)."""
+def line_response(line_wave_rest, z) -> np.ndarray:
+    """(n, n_lines, 5): maggies per erg/s/cm² of each line (rest λ vacuum, Å) at redshift z."""
     wobs = np.asarray(line_wave_rest)[None, :] * (1 + np.asarray(z, float))[:, None]
-    out = np.zeros((wobs.shape[0], len(BANDS)))
+    out = np.empty(wobs.shape + (len(BANDS),))
     for b, (w, r, norm) in enumerate(filter_curves()):
-        t = np.interp(wobs, w, r, left=0, right=0)
-        out[:, b] = (line_flux_cgs * t * wobs).sum(1) / norm
+        out[:, :, b] = np.interp(wobs, w, r, left=0, right=0) * wobs / norm
     return out
+
+
+def line_maggies(line_flux_cgs, line_wave_rest, z, response: np.ndarray | None = None) -> np.ndarray:
+    """(n, 5) maggies contributed by lines of flux (n, n_lines) erg/s/cm² at rest λ (vacuum, Å);
+    pass ``response`` (:func:`line_response`) to reuse it for several sets of lines at the same z."""
+    resp = line_response(line_wave_rest, z) if response is None else response
+    return np.matmul(np.asarray(line_flux_cgs, float)[:, None, :], resp)[:, 0, :]

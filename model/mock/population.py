@@ -7,8 +7,10 @@ mock galaxy is quiescent. Everything else is physics: a bulge and a disk, each w
 star-formation history (``sfh``), metallicity on the Gallazzi et al. (2005) relation (bulge
 richer than disk, so colour gradients carry information), Calzetti dust that grows with mass
 and inclination, σ* from the mass–σ relation, sizes from the mass–size relation at the
-galaxy's angular scale (Planck18), gas metallicity and ionisation for the nebular lines, and an
-AGN/LINER component whose probability rises with mass. The stellar mass itself is fixed later
+galaxy's angular scale (Planck18), gas metallicity on the SDSS mass–metallicity relation and an
+ionisation parameter for the nebular lines, gas ionised by old stars (HOLMES), and a black hole
+(from σ*) whose Eddington ratio depends on the state of the central stars (Kauffmann & Heckman
+2009), so AGN follow their hosts. The stellar mass itself is fixed later
 by scaling the spectrum to the r magnitude (``catalogue``).
 
 Parameters are drawn in blocks of ``BLOCK`` galaxies from ``default_rng([seed, 1, block])``, so
@@ -32,6 +34,15 @@ BLOCK = 4096
 Z_LIMITS = (0.01, 0.35)  # where the templates cover u..z and the spectrum (rest 2000–12000 Å)
 AGN_NONE, AGN_SEYFERT, AGN_LINER = 0, 1, 2
 MIN_ANCHORS = 50
+QUIESCENT_METAL_OFFSET = 0.03  # dex below the Gallazzi et al. (2005) median for quiescent galaxies
+OH_SCATTER = 0.07  # dex of 12 + log(O/H) at fixed mass
+LOGU_SCATTER = 0.12  # dex of log U at fixed O/H
+HOLMES_EW_MEDIAN, HOLMES_EW_SCATTER = 0.5, 0.4  # Å and dex of W_old(Hα)
+AGN_DUTY_YOUNG = 0.3  # share of star-forming centres whose black hole accretes
+EDD_YOUNG_MEAN, EDD_YOUNG_SIGMA = -2.3, 0.55  # log-normal Eddington ratio (log λ) where the centre forms stars
+EDD_OLD_FLOOR, EDD_OLD_SLOPE = -4.5, 1.3  # power law P(log λ > t) = 10^(−slope (t − floor)) in old centres
+SEYFERT_LOG_EDD = -2.5  # Eddington ratio of the Seyfert/LINER transition
+AGN_MIN_LOG_L_OIII = 38.5  # below this an accreting black hole is not counted as an AGN (erg/s)
 
 
 @lru_cache(maxsize=1)
@@ -110,12 +121,15 @@ def _block(seed: int, block: int, z_min: float, z_max: float, r_max: float) -> d
     # bulge-to-total stellar mass fraction
     p["bt_mass"] = np.where(quiescent, rng.beta(4.0, 1.8, n), rng.beta(2.0, 4.0, n))
 
-    # bulge: old, fast-forming
+    # bulge: old, fast-forming; the bulges of quiescent galaxies began 7–9 Gyr ago, which with the
+    # colour recalibration of ``ssp`` gives both the SDSS colours and the SDSS Dn4000 red peak
     tmax = t_univ - 0.3
-    p["tform_bulge"] = np.minimum(rng.uniform(9.5, 12.8, n), tmax)
+    u_form = rng.random(n)
+    p["tform_bulge"] = np.minimum(np.where(quiescent, 7.0 + 2.0 * u_form, 9.5 + 3.3 * u_form), tmax)
     p["tau_bulge"] = rng.uniform(0.3, 1.5, n)
-    p["tquench_bulge"] = np.zeros(n)
-    p["tauq_bulge"] = np.ones(n)
+    # the trickle of star formation in quiescent bulges stopped 0.5–1.5 Gyr ago
+    p["tquench_bulge"] = np.where(quiescent, 0.5 + u_form, 0.0)
+    p["tauq_bulge"] = np.where(quiescent, 0.2, 1.0)
     p["burstfrac_bulge"] = np.zeros(n)
     p["burstage_bulge"] = np.zeros(n)
     # disk: extended delayed-τ; quiescent disks were quenched 0.5–6 Gyr ago
@@ -130,6 +144,7 @@ def _block(seed: int, block: int, z_min: float, z_max: float, r_max: float) -> d
     # stellar metallicity: Gallazzi MZR, bulge +0.08, disk −0.08 dex
     med, sig = rel.gallazzi_mzr(log_m)
     mh = med + sig * np.clip(rng.normal(0, 0.6, n), -2, 2)
+    mh = mh - np.where(quiescent, QUIESCENT_METAL_OFFSET, 0.0)
     p["metal_bulge"] = np.clip(mh + 0.08, -0.69, 0.39)
     p["metal_disk"] = np.clip(mh - 0.08, -0.69, 0.39)
 
@@ -164,17 +179,34 @@ def _block(seed: int, block: int, z_min: float, z_max: float, r_max: float) -> d
     p["n_bulge"] = np.where(quiescent, rng.uniform(3.0, 5.5, n), rng.uniform(1.5, 3.5, n))
     p["n_disk"] = np.ones(n)
 
-    # star-forming gas: Curti MZR for O/H, ionisation parameter anti-correlated with Z
-    p["oh_gas"] = rel.curti_gas_mzr(log_m) + rng.normal(0, 0.07, n)
-    p["logu"] = np.clip(-3.55 - 1.0 * (p["oh_gas"] - 8.6) + rng.normal(0, 0.12, n), -4.0, -1.5)
+    # star-forming gas: offsets of O/H from the SDSS MZR (PP04 O3N2 scale, applied at the final
+    # stellar mass by ``catalogue.gas_state``) and of log U from its mean at that O/H
+    p["oh_offset"] = rng.normal(0, OH_SCATTER, n)
+    p["logu_offset"] = rng.normal(0, LOGU_SCATTER, n)
     p["sii_ratio"] = np.clip(rng.normal(1.35, 0.08, n), 0.5, 1.45)  # [S II]6717/6731 (low density)
 
-    # AGN / LINER narrow lines (ratios in log10, see nebular.agn_lines)
-    p_agn = 0.03 + 0.45 * _logistic((log_m - 10.7) / 0.25)
-    agn = rng.random(n) < p_agn
-    seyfert = rng.random(n) < np.where(quiescent, 0.15, 0.4)
+    # gas ionised by old stars (HOLMES): W_old(Hα) in Å, little where there is little gas
+    p["holmes_ew"] = 10 ** rng.normal(np.log10(HOLMES_EW_MEDIAN), HOLMES_EW_SCATTER, n)
+    p["holmes_n2ha"] = rng.normal(0.15, 0.12, n)
+    p["holmes_o3hb"] = rng.normal(0.1, 0.12, n)
+
+    # AGN: black hole from σ*, Eddington ratio from the state of the central population
+    # (Kauffmann & Heckman 2009): log-normal where the centre forms stars, a power law whose
+    # amplitude falls with the age of the old stars (their mass-loss rate) where it does not.
+    p["log_mbh"] = rel.mcconnell_ma_mbh(p["sigma_star"]) + rng.normal(0, 0.3, n)
+    duty = rng.random(n) < AGN_DUTY_YOUNG
+    log_edd_young = np.where(duty, rng.normal(EDD_YOUNG_MEAN, EDD_YOUNG_SIGMA, n), -8.0)
+    age_centre = np.maximum(p["tform_bulge"], 1.0)
+    log_edd_old = (EDD_OLD_FLOOR - 1.3 * np.log10(age_centre / 10.0)
+                   - np.log10(np.clip(rng.random(n), 1e-12, 1.0)) / EDD_OLD_SLOPE)
+    p["agn_log_edd"] = np.minimum(np.where(quiescent, log_edd_old, log_edd_young), 0.0)
+    # L[O III] = λ L_Edd / 3500 (bolometric correction of Heckman et al. 2004)
+    log_l_oiii = p["agn_log_edd"] + np.log10(1.26e38) + p["log_mbh"] - np.log10(3500.0)
+    agn = log_l_oiii >= AGN_MIN_LOG_L_OIII
+    # Seyferts accrete fast, LINERs slowly (Kewley et al. 2006: the classes merge at fixed L[O III]/σ⁴)
+    seyfert = rng.random(n) < _logistic((p["agn_log_edd"] - SEYFERT_LOG_EDD) / 0.25)
     p["agn_type"] = np.where(agn, np.where(seyfert, AGN_SEYFERT, AGN_LINER), AGN_NONE).astype(np.int8)
-    p["agn_log_l_oiii"] = np.where(seyfert, rng.normal(40.2, 0.45, n), rng.normal(39.4, 0.35, n))
+    p["agn_log_l_oiii"] = log_l_oiii
     p["agn_o3hb"] = np.where(seyfert, rng.uniform(0.6, 1.1, n), rng.uniform(-0.15, 0.35, n))
     p["agn_n2ha"] = np.where(seyfert, rng.normal(-0.05, 0.1, n), rng.normal(0.15, 0.1, n))
     p["agn_s2ha"] = np.where(seyfert, rng.normal(-0.3, 0.1, n), rng.normal(0.0, 0.1, n))

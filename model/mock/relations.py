@@ -2,13 +2,16 @@
 
 - Stellar mass–metallicity: Gallazzi et al. 2005 (MNRAS 362, 41), Table 2 median [Z/H] and
   16–84th percentiles, interpolated in log M*.
-- Gas mass–metallicity: Curti et al. 2020 (MNRAS 491, 944), eq. 5 with Z0 = 8.793,
-  log M0 = 10.02, γ = 0.28, β = 1.2 (12 + log O/H on their T_e-anchored scale).
 - Mass–σ*: Zahid et al. 2016 (ApJ 832, 203), eq. 2: log σ = 2.07 + 0.403 x below the break,
   2.07 + 0.293 x above, x = log(M*/10^10.26).
 - Mass–size (r band, circularised half-light radius): Shen et al. 2003 (MNRAS 343, 978),
   eqs. 17–18 — early types R = 3.47e-6 M^0.56 kpc, late types
   R = 0.1 M^0.14 (1 + M/3.98e10)^0.25 kpc, log-normal scatter from their Fig. 6.
+- Gas mass–metallicity on the Pettini & Pagel (2004) O3N2 scale: Kewley & Ellison 2008 (ApJ 681,
+  1183), Table 2, 12 + log(O/H) = a + b x + c x² + d x³ with x = log M* (8.5 ≤ x ≤ 11.0),
+  a = 32.1488, b = −8.51258, c = 0.976384, d = −0.0359763.
+- Black-hole mass from σ*: McConnell & Ma 2013 (ApJ 764, 184), M–σ fit to all galaxies,
+  log M_BH = 8.32 + 5.64 log(σ*/200 km/s) (the population adds 0.3 dex of scatter).
 - Stellar mass from colour for population draws: Bell et al. 2003 (ApJS 149, 289),
   log(M/L_r) = −0.306 + 1.097 (g−r) − 0.093 (diet Salpeter → Chabrier, their Sec. 2.4).
 """
@@ -17,7 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["gallazzi_mzr", "curti_gas_mzr", "zahid_sigma", "shen_size", "bell_log_ml_r", "M_SUN_R"]
+__all__ = ["gallazzi_mzr", "zahid_sigma", "shen_size", "bell_log_ml_r", "M_SUN_R",
+           "ke08_o3n2_mzr", "mcconnell_ma_mbh"]
 
 M_SUN_R = 4.65  # AB absolute magnitude of the Sun in SDSS r (Willmer 2018)
 
@@ -39,12 +43,6 @@ def gallazzi_mzr(log_m):
     return med, sig
 
 
-def curti_gas_mzr(log_m):
-    """12 + log(O/H) of star-forming galaxies (Curti et al. 2020, eq. 5)."""
-    log_m = np.asarray(log_m, float)
-    return 8.793 - 0.28 / 1.2 * np.log10(1 + (10 ** (log_m - 10.02)) ** -1.2)
-
-
 def zahid_sigma(log_m):
     """Median stellar velocity dispersion (km/s) at log M* (Zahid et al. 2016, eq. 2)."""
     x = np.asarray(log_m, float) - 10.26
@@ -62,3 +60,21 @@ def shen_size(log_m, early):
 def bell_log_ml_r(g_r):
     """log10 of the r-band stellar mass-to-light ratio (Chabrier) from g−r (Bell et al. 2003)."""
     return -0.306 + 1.097 * np.asarray(g_r, float) - 0.093
+
+
+_KE08_O3N2 = (32.1488, -8.51258, 0.976384, -0.0359763)
+
+
+def ke08_o3n2_mzr(log_m):
+    """12 + log(O/H) (PP04 O3N2 scale) of SDSS star-forming galaxies (Kewley & Ellison 2008, Table 2).
+
+    Outside the fitted range 8.5–11.0 the relation is held at its end values.
+    """
+    x = np.clip(np.asarray(log_m, float), 8.5, 11.0)
+    a, b, c, d = _KE08_O3N2
+    return a + b * x + c * x**2 + d * x**3
+
+
+def mcconnell_ma_mbh(sigma_kms):
+    """log10 black-hole mass (M☉) from σ* (McConnell & Ma 2013, fit to all galaxies)."""
+    return 8.32 + 5.64 * np.log10(np.asarray(sigma_kms, float) / 200.0)

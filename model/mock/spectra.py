@@ -11,8 +11,9 @@ Steps (all in the rest frame on the log-λ basis grid, Δlog10 λ = 5e-5):
    σ² = σ*² + σ_inst² − σ_tmpl(λ)², with σ_inst = 65 km/s (SDSS; Smee et al. 2013) and σ_tmpl
    the MILES resolution (FWHM 2.5 Å, Falcón-Barroso et al. 2011); σ varying with λ is handled by
    convolving at a few nodes and blending linearly between them.
-4. Emission lines: star-forming (disk, fibre fraction of the disk) and AGN (point source) lines
-   of ``nebular``, Gaussians of σ² = σ_gas² + σ_inst², attenuated (Cardelli et al. 1989).
+4. Emission lines: star-forming (disk, fibre fraction of the disk), old-star (HOLMES: the fibre's
+   old stellar light) and AGN (point source) lines of ``nebular``, Gaussians of
+   σ² = σ_gas² + σ_inst², attenuated (Cardelli et al. 1989).
 5. Redshift and distance: f_λ,obs(λ) = L_λ(λ/(1+z)) / (4π D_L² (1+z)) (Planck18) in
    1e-17 erg s⁻¹ cm⁻² Å⁻¹, interpolated onto the SDSS vacuum grid ``noise.observed_grid``.
 6. Noise: ``noise.variance`` with the galaxy's plate depth; ivar = 1/σ².
@@ -122,6 +123,8 @@ def noiseless_spectrum(row) -> np.ndarray:
           for k in ("tform", "tau", "tquench", "tauq", "burstfrac", "burstage")}
     k_dust = _calzetti_slice(sl)
     young = 0.0
+    old_ha = 0.0  # intrinsic continuum at Hα of the > 10⁸ yr stars inside the fibre (erg/s/Å)
+    cont_ha = neb.continuum_near("halpha")
     spec = np.zeros(loglam.size)
     for comp, share in (("bulge", bt), ("disk", 1 - bt)):
         w = component_weights(p1, comp)[0]
@@ -132,12 +135,17 @@ def noiseless_spectrum(row) -> np.ndarray:
         flux = (1 - fz) * (w32 @ basis.flux[iz, :, sl]) + fz * (w32 @ basis.flux[iz + 1, :, sl])
         spec += flux * np.exp(-0.4 * np.log(10) * float(row[f"ebv_{comp}"]) * k_dust)
         young = young + formed * w[: neb.N_YOUNG]
+        c_ha = (1 - fz) * cont_ha[iz] + fz * cont_ha[iz + 1]
+        old_ha += float(row[f"fibre_frac_{comp}"]) * formed * float(w[neb.N_OLD_START:] @ c_ha[neb.N_OLD_START:]) * L_SUN
     spec = _broaden(spec, wave, float(row["sigma_star"]))
 
     ebv_gas = np.atleast_1d(float(row["ebv_gas"]))
     lum_sf = neb.attenuate(neb.sf_lines(np.atleast_2d(young), np.atleast_1d(float(row["oh_gas"])),
                                         np.atleast_1d(float(row["logu"]))), ebv_gas)[0]
     _add_lines(spec, loglam, float(row["fibre_frac_disk"]) * lum_sf, float(row["sigma_gas"]))
+    lum_old = neb.attenuate(neb.holmes_lines(np.atleast_1d(old_ha), *(np.atleast_1d(float(row[k])) for k in (
+        "holmes_ew", "holmes_n2ha", "holmes_o3hb", "sii_ratio"))), ebv_gas)[0]
+    _add_lines(spec, loglam, lum_old, float(row["sigma_gas"]))
     if int(row["agn_type"]) != AGN_NONE:
         lum_agn = neb.attenuate(neb.agn_lines(*(np.atleast_1d(float(row[k])) for k in (
             "agn_log_l_oiii", "agn_o3hb", "agn_n2ha", "agn_s2ha", "agn_o1ha", "agn_o2o3", "sii_ratio")),

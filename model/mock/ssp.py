@@ -15,14 +15,16 @@ resample to a rest-frame grid uniform in log10 λ (``DLOGLAM_REST`` = 5e-5, 34.5
 result is cached as ``.npz`` under the photospec cache (it is derived from a GPL grid and never
 shipped).
 
-Colour recalibration: old BC03 populations are ≈0.08 mag redder in g−r than the SDSS red
-sequence at the same u−r (the "g−r problem" of standard models, Maraston et al. 2009, MNRAS 394,
-L107). We multiply every template by one smooth rest-frame curve 10^(−0.4 c(λ)), c linear in
-log λ between ``CALIBRATION_NODES`` (rest-frame effective wavelengths of ugriz at z = 0.1) and
-flat outside, with values fitted to the median colours of the real red sequence (mock quiescent
-galaxies against their anchor galaxies). Spectra and photometry both use the recalibrated
-templates, so they stay consistent; the curve changes no absorption feature (it is smooth on
-scales > 1000 Å) and its full amplitude is 0.12 mag (at 4250 Å).
+Colour recalibration: BC03 populations with the ages and metallicities that give the SDSS
+Dn4000 distribution are bluer in u−g and redder in g−r than the real red sequence (the "g−r
+problem" of standard models, Maraston et al. 2009, MNRAS 394, L107). We multiply every template
+by one smooth rest-frame curve 10^(−0.4 c(λ)), c linear in log λ between ``CALIBRATION_NODES``
+and flat outside, fitted to the median u−r, g−r and r−i of the real red sequence (mock quiescent
+galaxies against the real galaxies of the same window) and to the colour KS statistics. The
+curve is flat from 3750 to 4200 Å, so it leaves the 4000 Å break (Dn4000, Balogh et al. 1999)
+untouched; it changes no absorption feature (it is smooth on scales > 450 Å); its largest
+values are +0.15 mag at 3240 Å (u at z ≈ 0.1) and −0.05 mag at 3750–4200 Å. Spectra and
+photometry both use the recalibrated templates, so they stay consistent.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ AGE_EDGES = np.array([0, 3e6, 6e6, 1e7, 2e7, 4e7, 7e7, 1e8, 1.5e8, 2e8, 3e8, 4e8
                       1.1e10, 1.2e10, 1.3e10, 1.4e10])
 TEMPLATE_SETS = ("bc03_miles",)
 # rest-frame Å (vacuum) → magnitude added to the templates (positive = fainter)
-CALIBRATION_NODES = {3240.0: 0.0, 4250.0: -0.12, 5600.0: 0.0, 6790.0: -0.016, 8110.0: 0.015}
+CALIBRATION_NODES = {3240.0: 0.15, 3750.0: -0.05, 4200.0: -0.05, 5600.0: 0.0, 6790.0: -0.032, 8110.0: 0.0}
 _CACHE_VERSION = 2
 
 

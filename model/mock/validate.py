@@ -10,6 +10,9 @@
   SDSS spectra (pipeline line fluxes from ``index_spectra.csv``).
 - MZR, S/N, and spectra vs real SDSS spectra of similar class (normalised continuum).
 - Images: noise and PSF vs the real Stripe 82 field (``model.mock.image_validation``).
+- Published SDSS numbers (``model.mock.checks`` and its reference table): BPT and WHAN shares, the
+  star-forming ridge, the O3N2 mass–metallicity relation, the quiescent Dn4000 peak, the AGN
+  fraction against mass; and what an image can tell (``model.mock.image_info``).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from scipy.stats import ks_2samp
 
 from model.mock.realcat import BANDS, PAPER_WINDOW, in_window, real_catalogue
 
-__all__ = ["colour_ks", "photometric_error_model", "add_photometric_noise", "bimodality", "validation_report",
+__all__ = ["colour_ks", "colour_mass", "mass_same_estimator", "photometric_error_model", "add_photometric_noise", "bimodality", "validation_report",
            "bpt_fractions", "real_spectra", "KS_COLOURS"]
 
 KS_COLOURS = ("u_r", "g_r", "r_i")
@@ -77,6 +80,29 @@ def colour_ks(cat: pd.DataFrame, window: dict | None = None, seed: int = 0) -> d
     mock = mock_colours(cat[sel], np.random.default_rng(seed))
     real = real_window(w)
     return {c: float(ks_2samp(mock[c], real[c]).statistic) for c in KS_COLOURS}
+
+
+def colour_mass(z, mag_r, g_r) -> np.ndarray:
+    """log M* from observed g−r and r with no K-correction (Bell et al. 2003 M/L, Planck18 distance):
+    one estimator applied alike to mock and real galaxies, so their mass distributions compare."""
+    from model.mock import relations as rel
+    from model.mock.population import cosmo_tables
+
+    t = cosmo_tables()
+    dm = 5 * np.log10(np.interp(np.asarray(z, float), t[0], t[1]) / 3.0857e19)
+    return -0.4 * (np.asarray(mag_r, float) - dm - rel.M_SUN_R) + rel.bell_log_ml_r(g_r)
+
+
+def mass_same_estimator(cat: pd.DataFrame, window: dict | None = None, seed: int = 0) -> dict:
+    """Median and KS of :func:`colour_mass` for mock (with photometric noise) and real galaxies in the window."""
+    w = dict(PAPER_WINDOW if window is None else window)
+    sel = (cat.z > w["z_min"]) & (cat.z < w["z_max"]) & (cat.mag_r + cat.r_petro_offset < w["r_petro_max"])
+    m = mock_colours(cat[sel], np.random.default_rng(seed + 5))
+    r = real_window(w)
+    mm, mr = colour_mass(m.z, m.mag_r, m.g_r), colour_mass(r.z, r.mag_r, r.g_r)
+    return {"median_mock": float(np.median(mm)), "median_real": float(np.median(mr)),
+            "ks": float(ks_2samp(mm, mr).statistic),
+            "median_true_mock": float(np.median(cat.log_mstar[sel]))}
 
 
 def bimodality(x: np.ndarray) -> dict:
@@ -138,15 +164,19 @@ def _image_check() -> dict | None:
 
 
 def validation_report(report_dir, dataset=None, seed: int = 0, window: dict | None = None, n_cat: int = 20000,
-                      n_spec: int = 300, images: bool = True) -> dict:
-    """Compute every comparison, write ``validation.json`` and ``validation.png``; return the numbers."""
+                      n_spec: int = 300, images: bool = True, n_info: tuple[int, int] | None = None) -> dict:
+    """Compute every comparison, write ``validation.json``, ``validation.png``, ``sdss_checks.png`` and
+    ``checks.txt`` (and ``image_info.md`` when ``n_info`` = (train, test) rows); return the numbers."""
     from model.mock.catalogue import catalogue_rows
+    from model.mock.checks import format_checks, run_checks
+    from model.mock.checks_plots import plot_checks
     from model.mock.validate_plots import plot_report
 
     report_dir = Path(report_dir)
     report_dir.mkdir(parents=True, exist_ok=True)
     w = dict(PAPER_WINDOW if window is None else window)
-    cat = catalogue_rows(seed, 0, n_cat, **w)
+    n_rows = max(n_cat, sum(n_info) if n_info else 0)
+    cat = catalogue_rows(seed, 0, n_rows, **w)
     ks = colour_ks(cat, w, seed)
     ks_noiseless = {c: float(ks_2samp(mock_colours(cat)[c], real_window(w)[c]).statistic) for c in KS_COLOURS}
     spec_rows = _spectra_sample(dataset, seed, w, n_spec)
@@ -155,7 +185,8 @@ def validation_report(report_dir, dataset=None, seed: int = 0, window: dict | No
            "u_r_bimodality_mock": bimodality(mock_colours(cat).u_r), "u_r_bimodality_real": bimodality(real_window(w).u_r),
            "dn4000_bimodality_mock": bimodality(cat.dn4000), "bpt": bpt_fractions(cat),
            "sn_median_mock": float(np.median(spec_rows.sn_median)),
-           "quiescent_fraction": float(cat.is_quiescent.mean())}
+           "quiescent_fraction": float(cat.is_quiescent.mean()),
+           "stellar_mass_same_estimator": mass_same_estimator(cat, w, seed)}
     reals = real_spectra()
     if reals:
         res["sn_median_real"] = float(np.median([r["sn_median"] for r in reals]))
@@ -170,9 +201,30 @@ def validation_report(report_dir, dataset=None, seed: int = 0, window: dict | No
                       "dn4000_ashman_d": round(res["dn4000_bimodality_mock"]["ashman_d"], 2),
                       "bpt_sf_in_sf_region": round(res["bpt"]["starforming_gen_in_sf_region"], 3),
                       "bpt_agn_above_kauffmann": round(res["bpt"]["agn_gen_above_kauffmann"], 3),
-                      "image_noise_psf_within_20pct": img_ok}
-    (report_dir / "validation.json").write_text(json.dumps(res, indent=1, default=float))
+                      "image_noise_psf_within_20pct": img_ok,
+                      "log_mstar_same_estimator_median_mock_real_ks": [
+                          round(res["stellar_mass_same_estimator"][k], 3) for k in ("median_mock", "median_real", "ks")]}
+    res["checks"] = run_checks(cat, w, ks=ks, image=img)
+    plot_checks(report_dir / "sdss_checks.png", cat, res["checks"])
+    table = format_checks(res["checks"])
+    if n_info:
+        from model.mock.image_info import format_table, image_information
+
+        info = image_information(cat, n_info[0], n_info[1], seed=seed)
+        res["image_info"] = info.to_dict("records")
+        (report_dir / "image_info.md").write_text(format_table(info) + "\n")
+    (report_dir / "checks.txt").write_text(table + "\n")
+    res["summary"]["checks_passed"] = f"{sum(r['pass'] for r in res['checks'])}/{len(res['checks'])}"
+    (report_dir / "validation.json").write_text(json.dumps(res, indent=1, default=_jsonable))
     return res
+
+
+def _jsonable(v):
+    if isinstance(v, (np.bool_, bool)):
+        return bool(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    return float(v)
 
 
 def _spectra_sample(dataset, seed, window, n) -> pd.DataFrame:

@@ -11,6 +11,9 @@
 - Pettini & Pagel 2004 (MNRAS 348, L59): 12+log(O/H) = 8.90 + 0.57 N2 (−2.5 < N2 < −0.3) and
   8.73 − 0.32 O3N2 (O3N2 < 1.9), N2 = log([N II]6584/Hα), O3N2 = log(([O III]5007/Hβ)/([N II]6584/Hα));
   star-forming galaxies only.
+- WHAN diagram (Cid Fernandes et al. 2011, MNRAS 413, 1687, §5): from W_Hα and x = log [N II]/Hα,
+  "passive" W_Hα < 0.5 Å and W_[N II] < 0.5 Å; "retired" W_Hα < 3 Å; "star-forming" x < −0.4;
+  "strong AGN" x ≥ −0.4 and W_Hα > 6 Å; "weak AGN" x ≥ −0.4 and 3 ≤ W_Hα ≤ 6 Å (rest-frame widths).
 - Nebular E(B−V) from the Balmer decrement (Case B Hα/Hβ = 2.86, Osterbrock & Ferland 2006) with
   the Calzetti et al. 2000 curve (k(Hβ) = 3.61, k(Hα) = 2.53):
   E(B−V) = 2.5/(k_Hβ − k_Hα) log10((Hα/Hβ)/2.86), clipped at 0 only in ``ebv_balmer_clipped``.
@@ -25,6 +28,7 @@ K_HBETA, K_HALPHA = 3.61, 2.53  # Calzetti et al. 2000 at 4861, 6563 Å
 CASE_B = 2.86
 AGN_CLASSES = ("composite", "seyfert", "liner")
 BPT_CLASSES = ("star-forming", *AGN_CLASSES, "unclassified")  # every class :func:`classify` gives
+WHAN_CLASSES = ("star-forming", "strong AGN", "weak AGN", "retired", "passive")
 
 
 def kewley01(x):
@@ -44,6 +48,18 @@ def kauffmann03(x):
 def schawinski07(x):
     """Schawinski et al. 2007 Seyfert/LINER division."""
     return 1.05 * np.asarray(x, dtype=float) + 0.45
+
+
+def whan_class(ew_halpha, ew_nii, log_nii_ha):
+    """WHAN class codes (index into ``WHAN_CLASSES``) of Cid Fernandes et al. (2011), vectorised."""
+    w = np.asarray(ew_halpha, float)
+    wn = np.asarray(ew_nii, float)
+    x = np.asarray(log_nii_ha, float)
+    with np.errstate(invalid="ignore"):
+        cls = np.where(x < -0.4, 0, np.where(w > 6.0, 1, 2))
+        cls = np.where(w < 3.0, 3, cls)
+        cls = np.where((w < 0.5) & (wn < 0.5), 4, cls)
+    return cls
 
 
 def classify(lines: pd.DataFrame, min_sn: float = 3.0) -> pd.DataFrame:

@@ -24,6 +24,8 @@ def test_catalogue_only_run_and_resume(registry_cache, tmp_path, capsys):
     (["--n", "10", "--z-max", "3"], "redshift"),
     (["--n", "10", "--templates", "xyz"], "unknown template"),
     (["--n", "10", "--seed", "-1"], "seed"),
+    (["--validate", "--validate-rows", "10"], "--validate-rows"),
+    (["--validate", "--image-info", "5", "1000"], "--image-info"),
 ])
 def test_bad_input_is_one_line(registry_cache, tmp_path, capsys, argv, msg):
     rc = main(["mock", "--out", str(tmp_path / "d")] + argv)

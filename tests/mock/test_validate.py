@@ -55,3 +55,14 @@ def test_report_writes_png_and_json(registry_cache, realdata, tmp_path):
     assert (tmp_path / "validation.json").exists()
     assert res["summary"]["ks_below_0.1"] in (True, False)
     assert res["spectra"] and all(p["median_abs_dev"] < 0.3 for p in res["spectra"])
+
+
+def test_stellar_mass_matches_real_by_the_same_estimator(cat):
+    from model.mock.validate import mass_same_estimator
+
+    m = mass_same_estimator(cat)
+    assert abs(m["median_mock"] - m["median_real"]) < 0.1 and m["ks"] < 0.1
+    wrong = cat.copy()
+    wrong["mag_r"] = wrong.mag_r - 0.5  # a galaxy 0.5 mag too bright is 0.2 dex too massive
+    wrong["mag_g"] = wrong.mag_g - 0.5
+    assert mass_same_estimator(wrong)["ks"] > 0.15
