@@ -25,6 +25,9 @@ def register(sub) -> None:
     p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
                    help="processes writing shards in parallel (default: 2 or the number of CPUs if fewer)")
     p.add_argument("--validate", action="store_true", help="write the mock-vs-real validation report")
+    p.add_argument("--realdata", type=Path, default=None, metavar="DIR",
+                   help="folder of real SDSS spectra (index_spectra.csv) and the Stripe 82 imaging field for the "
+                        "validation's spectrum and image checks (default $PHOTOSPEC_REALDATA; skipped without)")
     p.add_argument("--report", type=Path, default=None, help="report directory (default OUT/validation or ./mock-validation)")
     p.add_argument("--validate-rows", type=int, default=20000,
                    help="catalogue rows for the validation report (default 20000; the SDSS checks want ≥ 200000)")
@@ -56,7 +59,7 @@ def _run(args) -> int:
         if args.image_info and (min(args.image_info) < 100):
             raise BadInputError(f"--image-info {args.image_info[0]} {args.image_info[1]}: need ≥ 100 rows each")
         res = validation_report(report, dataset=args.out, seed=args.seed, window=window, n_cat=args.validate_rows,
-                                n_info=tuple(args.image_info) if args.image_info else None)
+                                n_info=tuple(args.image_info) if args.image_info else None, realdata=args.realdata)
         print(json.dumps(res["summary"], indent=1))
         print((report / "checks.txt").read_text(), end="")
         if args.image_info:

@@ -28,7 +28,7 @@ import pandas as pd
 from model.mock import nebular as neb
 from model.mock.dust import calzetti_k
 from model.mock.fibre import fibre_fraction, point_fraction
-from model.mock.photometry import (BANDS, EBV_GRID, PC10_CM, Z_GRID, contract, grid_index, line_maggies,
+from model.mock.photometry import (EBV_GRID, PC10_CM, Z_GRID, contract, grid_index, line_maggies,
                                    line_response, photometry_table)
 from model.mock.population import AGN_NONE, cosmo_tables
 from model.mock.relations import ke08_o3n2_mzr
@@ -36,6 +36,7 @@ from model.mock.sfh import sfh_weights
 from model.mock.ssp import L_SUN, load_basis
 from model.science import bpt
 from model.science.wavelengths import air_to_vac
+from model.sdss import BANDS
 
 __all__ = ["build_catalogue", "catalogue_rows", "component_weights", "bpt_class", "line_errors", "BPT_CLASSES",
            "WHAN_CLASSES", "LINE_SIGMA_1E17", "EW_SIGMA_A"]

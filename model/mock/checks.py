@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from model.science.relations import ke08_o3n2_mzr
+
 __all__ = ["reference_table", "run_checks", "format_checks", "REFERENCE_FILE", "agn_fraction_by_mass",
            "ridge_offsets", "o3n2_mzr", "dn4000_red_peak"]
 
@@ -65,14 +67,13 @@ def o3n2_mzr(cat: pd.DataFrame, ref: dict) -> pd.DataFrame:
     oh = 8.73 - 0.32 * (y - x)
     m = sf.log_mstar.to_numpy()
     e = np.asarray(ref["mass_edges"], float)
-    a, b, c, d = ref["coefficients"]
     rows = []
     for lo, hi in zip(e[:-1], e[1:]):
         s = (m >= lo) & (m < hi) & np.isfinite(oh) & (y - x < 1.9)
         xm = 0.5 * (lo + hi)
         rows.append({"logm_lo": lo, "logm_hi": hi, "n": int(s.sum()),
                      "median": float(np.median(oh[s])) if s.any() else np.nan,
-                     "published": a + b * xm + c * xm**2 + d * xm**3})
+                     "published": float(ke08_o3n2_mzr(xm))})
     return pd.DataFrame(rows)
 
 

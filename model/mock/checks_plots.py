@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from model.mock.checks import AGN, agn_fraction_by_mass, o3n2_mzr, reference_table
+from model.science.relations import ke08_o3n2_mzr
 from model.mock.nebular import ridge_k13
 from model.science import bpt
 
@@ -80,8 +81,7 @@ def plot_checks(path, cat: pd.DataFrame, rows: list[dict]) -> None:
     r = ref["o3n2_mzr"]
     t = o3n2_mzr(cat, r)
     lm = np.linspace(8.5, 11.0, 100)
-    ca, cb, cc, cd = r["coefficients"]
-    a.plot(lm, ca + cb * lm + cc * lm**2 + cd * lm**3, "k-", label="Kewley & Ellison 2008 (PP04 O3N2)")
+    a.plot(lm, ke08_o3n2_mzr(lm), "k-", label="Kewley & Ellison 2008 (PP04 O3N2)")
     ok = t.n >= r["min_per_bin"]
     a.plot(0.5 * (t.logm_lo + t.logm_hi)[ok], t["median"][ok], "C3o", label="mock BPT star-forming, median")
     a.plot(0.5 * (t.logm_lo + t.logm_hi)[~ok], t["median"][~ok], "C3o", mfc="none", label=f"bin < {r['min_per_bin']}")

@@ -28,7 +28,8 @@ from scipy import fft as sp_fft
 
 from model.errors import BadInputError
 from model.mock.image_sersic import N_MAX, N_MIN, sersic_mog
-from model.mock.imaging_conditions import PIXSCALE, ImagingConditions
+from model.mock.imaging_conditions import ImagingConditions
+from model.sdss import PIXSCALE
 
 __all__ = [
     "STAMP", "CENTER", "FIBER_RADIUS_ARCSEC", "render_image", "render_noiseless",

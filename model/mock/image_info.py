@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from model.errors import BadInputError
+from model.sdss import BANDS
 
 __all__ = ["feature_sets", "host_columns", "image_information", "format_table", "FEATURE_SETS"]
 
@@ -38,7 +39,7 @@ def host_columns(cat: pd.DataFrame) -> list[str]:
 
 
 def _colours(cat, prefix, rng):
-    m = {b: cat[f"{prefix}{b}"].to_numpy(float) + rng.normal(0, MAG_ERR, len(cat)) for b in "ugriz"}
+    m = {b: cat[f"{prefix}{b}"].to_numpy(float) + rng.normal(0, MAG_ERR, len(cat)) for b in BANDS}
     return [m["r"], m["u"] - m["g"], m["g"] - m["r"], m["r"] - m["i"], m["i"] - m["z"]]
 
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from model.mock.imaging_conditions import PIXSCALE, ImagingConditions
+from model.mock.imaging_conditions import ImagingConditions
+from model.sdss import PIXSCALE
 
 __all__ = ["draw_neighbours", "MIN_SEP_ARCSEC"]
 

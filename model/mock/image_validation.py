@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import bz2
 import io
-import os
 from pathlib import Path
 
 import numpy as np
@@ -25,13 +24,13 @@ from scipy import ndimage
 
 from model.errors import BadInputError
 from model.mock.image import CENTER, render_image
-from model.mock.imaging_conditions import BANDS, FWHM_PER_SIGMA, PIXSCALE, sample_conditions
+from model.mock.imaging_conditions import FWHM_PER_SIGMA, sample_conditions
+from model.sdss import BANDS, PIXSCALE
 
-__all__ = ["DEFAULT_FIELD", "read_frame", "clipped_sigma", "cutout_noise", "find_stars",
+__all__ = ["FIELD_NAME", "read_frame", "clipped_sigma", "cutout_noise", "find_stars",
            "adaptive_fwhm", "compare_to_field", "plot_image_validation"]
 
-_REALDATA = Path(os.environ.get("PHOTOSPEC_REALDATA", Path(__file__).resolve().parents[3] / "shared" / "realdata"))
-DEFAULT_FIELD = _REALDATA / "images_sdss_ugriz_field_stripe82_run2583_camcol2_field136"
+FIELD_NAME = "images_sdss_ugriz_field_stripe82_run2583_camcol2_field136"  # the real field's folder
 _BOX = 8  # half size of the star box (17×17 pixels)
 
 
@@ -157,7 +156,7 @@ def _measure_stars(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return fwhm[ok], flux[ok]
 
 
-def compare_to_field(field_dir: str | Path = DEFAULT_FIELD, n: int = 200, rng: np.random.Generator | None = None,
+def compare_to_field(field_dir: str | Path, n: int = 200, rng: np.random.Generator | None = None,
                      max_rows: int | None = None, run_camcol_field: str = "002583-2-0136") -> dict:
     """Measure background noise and PSF FWHM per band on the real field and on n mock stamps.
 

@@ -22,14 +22,14 @@ from pathlib import Path
 import numpy as np
 
 from model.errors import BadInputError
+from model.sdss import BANDS as SDSS_BANDS, PIXSCALE
 
 __all__ = [
-    "BANDS", "PIXSCALE", "CALIBRATION", "ImagingConditions", "sample_conditions",
+    "BANDS", "CALIBRATION", "ImagingConditions", "sample_conditions",
     "median_conditions", "derive_calibration", "psf_neff_unit", "sigma1_for_fwhm",
 ]
 
-BANDS = ("u", "g", "r", "i", "z")
-PIXSCALE = 0.396  # arcsec per pixel (SDSS imaging camera)
+BANDS = tuple(SDSS_BANDS)  # ("u", "g", "r", "i", "z"), the per-band fields' order
 FWHM_PER_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
 
 # Derived by derive_calibration() from photoField-002583-2.fits (227 fields, Stripe 82) and

@@ -21,9 +21,10 @@ from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["sky_spectrum", "variance", "observed_grid", "LOGLAM0", "N_PIX", "SKY_LEVEL"]
+from model.sdss import DLOGLAM, LOGLAM0
 
-LOGLAM0 = 3.5800  # log10 Å of the first pixel of the SDSS grid used by the mock
+__all__ = ["sky_spectrum", "variance", "observed_grid", "N_PIX", "SKY_LEVEL"]
+
 N_PIX = 3840  # 3801.9 – 9204.5 Å, Δlog10 λ = 1e-4
 SKY_LEVEL = 8.0
 _NODES = np.array([3800, 3850, 3900, 4000, 4200, 4400, 4600, 4800, 5000, 5300, 5600, 5800, 5900, 6000,
@@ -50,7 +51,7 @@ KAPPA = 0.036
 
 def observed_grid() -> np.ndarray:
     """The SDSS observed vacuum wavelength grid of the mock (Å), log10 λ = 3.58 + 1e-4 i."""
-    return 10 ** (LOGLAM0 + 1e-4 * np.arange(N_PIX))
+    return 10 ** (LOGLAM0 + DLOGLAM * np.arange(N_PIX))
 
 
 @lru_cache(maxsize=1)
@@ -58,7 +59,7 @@ def sky_spectrum() -> np.ndarray:
     """Sky flux per pixel on :func:`observed_grid` (1e-17 erg/s/cm²/Å)."""
     w = observed_grid()
     cont = np.interp(w, _NODES, _SKY_NODES)
-    sig = w * np.log(10) * 1e-4  # one pixel
+    sig = w * np.log(10) * DLOGLAM  # one pixel
     lines = np.zeros_like(w)
     for lam, amp in _SKY_LINES:
         near = np.abs(w - lam) < 6 * sig

@@ -27,6 +27,7 @@ import pandas as pd
 from model.errors import BadInputError
 from model.mock import relations as rel
 from model.mock.realcat import PAPER_WINDOW, in_window, real_catalogue
+from model.science.constants import PARSEC_CM
 
 __all__ = ["draw_population", "BLOCK", "Z_LIMITS", "AGN_NONE", "AGN_SEYFERT", "AGN_LINER", "cosmo_tables"]
 
@@ -61,6 +62,12 @@ def cosmo_tables():
 def _interp_cosmo(z, k):
     t = cosmo_tables()
     return np.interp(z, t[0], t[k])
+
+
+def distance_modulus(z):
+    """Planck18 distance modulus 5 log10(D_L / 10 pc) from the look-up table of :func:`cosmo_tables`
+    (within 1e-4 mag of astropy's over 0 < z < 0.5, and fast for millions of rows)."""
+    return 5 * np.log10(_interp_cosmo(np.asarray(z, float), 1) / (10 * PARSEC_CM))
 
 
 @lru_cache(maxsize=8)
@@ -111,8 +118,7 @@ def _block(seed: int, block: int, z_min: float, z_max: float, r_max: float) -> d
     quiescent = rng.random(n) < _logistic((aur[k] - 2.3) / 0.12)
     p["is_quiescent"] = quiescent
     # a first mass estimate from the anchor: Bell et al. 2003 M/L from g−r
-    dl = _interp_cosmo(p["z"], 1)
-    dm = 5 * np.log10(dl / 3.0857e19)
+    dm = distance_modulus(p["z"])
     abs_r = p["r_target"] - dm - 0.1
     log_m = -0.4 * (abs_r - rel.M_SUN_R) + rel.bell_log_ml_r(agr[k])
     p["log_mstar_prior"] = log_m

@@ -17,10 +17,10 @@ import pandas as pd
 
 from model.data import registry
 from model.errors import BadInputError
+from model.sdss import BANDS
 
 __all__ = ["real_catalogue", "BANDS", "AB_OFFSET", "PAPER_WINDOW"]
 
-BANDS = "ugriz"
 AB_OFFSET = np.array([-0.04, 0.0, 0.0, 0.0, 0.02])
 PAPER_WINDOW = {"z_min": 0.05, "z_max": 0.15, "r_petro_max": 17.77}
 

@@ -7,23 +7,25 @@
 - Mass–size (r band, circularised half-light radius): Shen et al. 2003 (MNRAS 343, 978),
   eqs. 17–18 — early types R = 3.47e-6 M^0.56 kpc, late types
   R = 0.1 M^0.14 (1 + M/3.98e10)^0.25 kpc, log-normal scatter from their Fig. 6.
-- Gas mass–metallicity on the Pettini & Pagel (2004) O3N2 scale: Kewley & Ellison 2008 (ApJ 681,
-  1183), Table 2, 12 + log(O/H) = a + b x + c x² + d x³ with x = log M* (8.5 ≤ x ≤ 11.0),
-  a = 32.1488, b = −8.51258, c = 0.976384, d = −0.0359763.
+- Gas mass–metallicity on the Pettini & Pagel (2004) O3N2 scale: Kewley & Ellison 2008, the
+  toolbox's :func:`model.science.relations.ke08_o3n2_mzr` (re-exported here).
 - Black-hole mass from σ*: McConnell & Ma 2013 (ApJ 764, 184), M–σ fit to all galaxies,
   log M_BH = 8.32 + 5.64 log(σ*/200 km/s) (the population adds 0.3 dex of scatter).
-- Stellar mass from colour for population draws: Bell et al. 2003 (ApJS 149, 289),
-  log(M/L_r) = −0.306 + 1.097 (g−r) − 0.093 (diet Salpeter → Chabrier, their Sec. 2.4).
+- Stellar mass from colour for population draws: Bell et al. 2003 (ApJS 149, 289) g − r M/L, the
+  toolbox's :func:`model.science.mass_colour.mass_to_light_r`, with its solar r magnitude.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from model.science.mass import M_SUN_R_AB as M_SUN_R
+from model.science.mass_colour import mass_to_light_r as bell_log_ml_r
+from model.science.relations import ke08_o3n2_mzr
+
 __all__ = ["gallazzi_mzr", "zahid_sigma", "shen_size", "bell_log_ml_r", "M_SUN_R",
            "ke08_o3n2_mzr", "mcconnell_ma_mbh"]
 
-M_SUN_R = 4.65  # AB absolute magnitude of the Sun in SDSS r (Willmer 2018)
 
 _G05_LOGM = np.array([8.91, 9.11, 9.31, 9.51, 9.72, 9.91, 10.11, 10.31, 10.51, 10.72, 10.91,
                       11.11, 11.31, 11.51, 11.72, 11.91])
@@ -55,24 +57,6 @@ def shen_size(log_m, early):
     early_r = 3.47e-6 * m**0.56
     late_r = 0.1 * m**0.14 * (1 + m / 3.98e10) ** (0.39 - 0.14)
     return np.where(early, early_r, late_r)
-
-
-def bell_log_ml_r(g_r):
-    """log10 of the r-band stellar mass-to-light ratio (Chabrier) from g−r (Bell et al. 2003)."""
-    return -0.306 + 1.097 * np.asarray(g_r, float) - 0.093
-
-
-_KE08_O3N2 = (32.1488, -8.51258, 0.976384, -0.0359763)
-
-
-def ke08_o3n2_mzr(log_m):
-    """12 + log(O/H) (PP04 O3N2 scale) of SDSS star-forming galaxies (Kewley & Ellison 2008, Table 2).
-
-    Outside the fitted range 8.5–11.0 the relation is held at its end values.
-    """
-    x = np.clip(np.asarray(log_m, float), 8.5, 11.0)
-    a, b, c, d = _KE08_O3N2
-    return a + b * x + c * x**2 + d * x**3
 
 
 def mcconnell_ma_mbh(sigma_kms):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from model.mock.photometry import BANDS
+from model.sdss import BANDS
 from model.mock.spectra import noiseless_spectrum, observe
 from model.mock.noise import observed_grid
 

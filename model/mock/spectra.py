@@ -29,15 +29,16 @@ from scipy import fft as sp_fft
 from model.mock import nebular as neb
 from model.mock.catalogue import component_weights
 from model.mock.dust import calzetti_k
-from model.mock.noise import LOGLAM0, N_PIX, observed_grid, variance
+from model.mock.noise import N_PIX, observed_grid, variance
 from model.mock.photometry import grid_index
 from model.mock.population import AGN_NONE, cosmo_tables
 from model.mock.ssp import DLOGLAM_REST, L_SUN, MILES_FWHM, MILES_RANGE, load_basis
+from model.science.constants import C_KMS
+from model.sdss import DLOGLAM, LOGLAM0
 
 __all__ = ["noiseless_spectrum", "observe", "SIGMA_INST_KMS"]
 
 SIGMA_INST_KMS = 65.0
-C_KMS = 299792.458
 _KMS_PER_PIX = C_KMS * np.log(10) * DLOGLAM_REST
 _MARGIN = 200  # rest pixels beyond the observed range (kernel support up to ~7000 km/s)
 _N_NODES = 5
@@ -46,7 +47,7 @@ _N_NODES = 5
 def _rest_slice(z: float) -> slice:
     basis = load_basis()
     lo = LOGLAM0 - np.log10(1 + z)
-    hi = LOGLAM0 + 1e-4 * (N_PIX - 1) - np.log10(1 + z)
+    hi = LOGLAM0 + DLOGLAM * (N_PIX - 1) - np.log10(1 + z)
     i0 = max(int(np.floor((lo - basis.loglam[0]) / DLOGLAM_REST)) - _MARGIN, 0)
     i1 = min(int(np.ceil((hi - basis.loglam[0]) / DLOGLAM_REST)) + _MARGIN, basis.loglam.size)
     return slice(i0, i1)

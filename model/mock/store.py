@@ -19,11 +19,11 @@ import pandas as pd
 from model.data.dataset import ARRAYS, MANIFEST, complete_shards, shard_name
 from model.errors import BadInputError
 from model.mock import GENERATOR_VERSION
-from model.mock.noise import LOGLAM0, N_PIX, observed_grid
-from model.mock.photometry import BANDS
+from model.mock.noise import N_PIX, observed_grid
 from model.mock.population import check_window
 from model.mock.realcat import PAPER_WINDOW
 from model.mock.ssp import TEMPLATE_SETS
+from model.sdss import BANDS, CUTOUT_SHAPE, DLOGLAM, LOGLAM0, PIXSCALE
 
 __all__ = ["write_dataset", "MAX_N"]
 
@@ -34,9 +34,9 @@ def _config(n, seed, shard_size, catalogue_only, window, templates) -> dict:
     return {"generator": "photospec.mock", "generator_version": GENERATOR_VERSION, "seed": int(seed), "n": int(n),
             "shard_size": int(shard_size), "n_shards": -(-int(n) // int(shard_size)),
             "catalogue_only": bool(catalogue_only), "window": dict(window), "templates": templates,
-            "bands": BANDS, "image_shape": [len(BANDS), 64, 64], "pixscale_arcsec": 0.396,
+            "bands": BANDS, "image_shape": list(CUTOUT_SHAPE), "pixscale_arcsec": PIXSCALE,
             "image_unit": "nanomaggies per pixel",
-            "wavelength": {"loglam0": LOGLAM0, "dloglam": 1e-4, "n_pix": N_PIX, "unit": "Angstrom",
+            "wavelength": {"loglam0": LOGLAM0, "dloglam": DLOGLAM, "n_pix": N_PIX, "unit": "Angstrom",
                            "frame": "observed, vacuum"},
             "flux_unit": "1e-17 erg s-1 cm-2 Angstrom-1"}
 
@@ -70,7 +70,7 @@ def _render_shard(rows: pd.DataFrame, tmp: Path) -> None:
     flux_true = np.empty((n, N_PIX), np.float32)
     flux = np.empty_like(flux_true)
     ivar = np.empty_like(flux_true)
-    images = np.empty((n, len(BANDS), 64, 64), np.float32)
+    images = np.empty((n, *CUTOUT_SHAPE), np.float32)
     psf = np.empty(n)
     for j, row in enumerate(rows.to_dict("records")):
         rng = galaxy_rng(row["seed"], row["galaxy_id"])

@@ -24,13 +24,14 @@ import numpy as np
 import pandas as pd
 from scipy.stats import ks_2samp
 
-from model.mock.realcat import BANDS, PAPER_WINDOW, in_window, real_catalogue
+from model import settings
+from model.mock.realcat import PAPER_WINDOW, in_window, real_catalogue
+from model.sdss import BANDS
 
 __all__ = ["colour_ks", "colour_mass", "mass_same_estimator", "photometric_error_model", "add_photometric_noise", "bimodality", "validation_report",
            "bpt_fractions", "real_spectra", "KS_COLOURS"]
 
 KS_COLOURS = ("u_r", "g_r", "r_i")
-REALDATA = Path(__file__).resolve().parents[2].parent / "shared" / "realdata"
 
 
 def photometric_error_model() -> np.ndarray:
@@ -86,10 +87,9 @@ def colour_mass(z, mag_r, g_r) -> np.ndarray:
     """log M* from observed g−r and r with no K-correction (Bell et al. 2003 M/L, Planck18 distance):
     one estimator applied alike to mock and real galaxies, so their mass distributions compare."""
     from model.mock import relations as rel
-    from model.mock.population import cosmo_tables
+    from model.mock.population import distance_modulus
 
-    t = cosmo_tables()
-    dm = 5 * np.log10(np.interp(np.asarray(z, float), t[0], t[1]) / 3.0857e19)
+    dm = distance_modulus(z)
     return -0.4 * (np.asarray(mag_r, float) - dm - rel.M_SUN_R) + rel.bell_log_ml_r(g_r)
 
 
@@ -132,12 +132,13 @@ def bpt_fractions(cat: pd.DataFrame) -> dict:
             "agn_gen_above_kauffmann": float((c[agn_true] != "star-forming").mean())}
 
 
-def real_spectra(realdata: Path = REALDATA) -> list[dict]:
-    """Real SDSS galaxy spectra in the window with their pipeline class and line fluxes."""
+def real_spectra(realdata: Path | None) -> list[dict]:
+    """Real SDSS galaxy spectra in the window with their pipeline class and line fluxes, from a folder
+    holding ``index_spectra.csv`` and the spec files it lists ([] without one)."""
     from astropy.io import fits
 
-    idx = realdata / "index_spectra.csv"
-    if not idx.exists():
+    idx = None if realdata is None else Path(realdata) / "index_spectra.csv"
+    if idx is None or not idx.exists():
         return []
     t = pd.read_csv(idx)
     t = t[(t.cls == "GALAXY") & (t.z > 0.01) & (t.z < 0.3) & (t.sn_median > 3)]
@@ -152,19 +153,18 @@ def real_spectra(realdata: Path = REALDATA) -> list[dict]:
     return out
 
 
-def _image_check() -> dict | None:
-    try:
-        from model.mock.image_validation import compare_to_field
-    except ImportError:
+def _image_check(realdata: Path | None) -> dict | None:
+    from model.mock.image_validation import FIELD_NAME, compare_to_field
+
+    if realdata is None or not (Path(realdata) / FIELD_NAME).exists():
         return None
-    if not REALDATA.exists():
-        return None
-    res = compare_to_field(n=100)
+    res = compare_to_field(Path(realdata) / FIELD_NAME, n=100)
     return {k: (np.asarray(v).tolist() if not isinstance(v, (str, int, float)) else v) for k, v in res.items()}
 
 
 def validation_report(report_dir, dataset=None, seed: int = 0, window: dict | None = None, n_cat: int = 20000,
-                      n_spec: int = 300, images: bool = True, n_info: tuple[int, int] | None = None) -> dict:
+                      n_spec: int = 300, images: bool = True, n_info: tuple[int, int] | None = None,
+                      realdata: Path | None = None) -> dict:
     """Compute every comparison, write ``validation.json``, ``validation.png``, ``sdss_checks.png`` and
     ``checks.txt`` (and ``image_info.md`` when ``n_info`` = (train, test) rows); return the numbers."""
     from model.mock.catalogue import catalogue_rows
@@ -187,10 +187,11 @@ def validation_report(report_dir, dataset=None, seed: int = 0, window: dict | No
            "sn_median_mock": float(np.median(spec_rows.sn_median)),
            "quiescent_fraction": float(cat.is_quiescent.mean()),
            "stellar_mass_same_estimator": mass_same_estimator(cat, w, seed)}
-    reals = real_spectra()
+    realdata = realdata or settings.realdata_dir()  # real SDSS spectra and an imaging field, when given
+    reals = real_spectra(realdata)
     if reals:
         res["sn_median_real"] = float(np.median([r["sn_median"] for r in reals]))
-    res["image"] = _image_check() if images else None
+    res["image"] = _image_check(realdata) if images else None
     res["spectra"] = plot_report(report_dir / "validation.png", cat, spec_rows, reals, res, w)
     ok = all(v < 0.1 for v in ks.values())
     img = res["image"]

@@ -9,15 +9,15 @@ from scipy.ndimage import median_filter
 from model.mock import relations as rel
 from model.mock.noise import observed_grid
 from model.mock.validate import mock_colours, real_window
+from model.sdss import BANDS
 
 __all__ = ["plot_report", "compare_spectra"]
 
 
 def _dist_mod(z):
-    from model.mock.population import cosmo_tables
+    from model.mock.population import distance_modulus
 
-    t = cosmo_tables()
-    return 5 * np.log10(np.interp(z, t[0], t[1]) / 3.0857e19)
+    return distance_modulus(z)
 
 
 def _norm(wave_rest, flux, lo=5300.0, hi=5700.0):
@@ -138,7 +138,7 @@ def plot_report(path, cat: pd.DataFrame, spec_rows: pd.DataFrame, reals: list[di
         a.bar(b - 0.2, img["noise_ratio"], 0.4, label="noise mock/real")
         a.bar(b + 0.2, img["fwhm_ratio"], 0.4, label="PSF FWHM mock/real")
         a.axhspan(0.8, 1.2, color="0.9", zorder=0)
-        a.set_xticks(b, list("ugriz")), a.set_ylim(0, 1.5), a.legend(loc="upper right"), a.set_title("images vs Stripe 82 field")
+        a.set_xticks(b, list(BANDS)), a.set_ylim(0, 1.5), a.legend(loc="upper right"), a.set_title("images vs Stripe 82 field")
     else:
         a.text(0.5, 0.5, "image comparison not available", ha="center")
     fig.tight_layout()

@@ -15,6 +15,18 @@ import pandas as pd
 from model.errors import BadInputError
 
 
+KE08_O3N2 = (32.1488, -8.51258, 0.976384, -0.0359763)  # Kewley & Ellison 2008, Table 2, PP04 O3N2 row
+
+
+def ke08_o3n2_mzr(log_m):
+    """12 + log(O/H) on the PP04 O3N2 scale of SDSS star-forming galaxies at stellar mass ``log_m``
+    (Kewley & Ellison 2008, ApJ 681, 1183, Table 2: a + b x + c x² + d x³, x = log M*). Outside the
+    fitted range 8.5–11.0 the relation is held at its end values."""
+    x = np.clip(np.asarray(log_m, float), 8.5, 11.0)
+    a, b, c, d = KE08_O3N2
+    return a + b * x + c * x**2 + d * x**3
+
+
 def _need(table, cols):
     missing = [c for c in cols if c not in table.columns]
     if missing:

@@ -9,7 +9,7 @@ from model.errors import BadInputError
 from model.mock.image_validation import (
     adaptive_fwhm, clipped_sigma, compare_to_field, cutout_noise, find_stars, plot_image_validation, read_frame,
 )
-from model.mock.imaging_conditions import PIXSCALE
+from model.sdss import PIXSCALE
 
 FIELD = "images_sdss_ugriz_field_stripe82_run2583_camcol2_field136"
 

@@ -50,7 +50,7 @@ def test_photometric_noise_matches_real_errors(registry_cache):
 def test_report_writes_png_and_json(registry_cache, realdata, tmp_path):
     from model.mock.validate import validation_report
 
-    res = validation_report(tmp_path, n_cat=3000, n_spec=40, images=False)
+    res = validation_report(tmp_path, n_cat=3000, n_spec=40, images=False, realdata=realdata)
     assert (tmp_path / "validation.png").stat().st_size > 50_000
     assert (tmp_path / "validation.json").exists()
     assert res["summary"]["ks_below_0.1"] in (True, False)
