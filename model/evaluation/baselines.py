@@ -190,7 +190,10 @@ def regressor_baseline(feat_train, train: pd.DataFrame, flux_train, norm_train, 
 
 
 # catalogue columns that describe the AGN, the emission lines or the spectrum measured with them
-_NOT_HOST = ("agn_", "flux_", "lick_", "bpt_class", "is_agn", "galaxy_id", "seed", "anchor_row", "sn_median")
+# the AGN, the emission lines and their nebular parameters (ionisation, [S II] doublet, emission from old
+# stars), and bookkeeping: none of them is a property of the host's stars, structure or dust
+_NOT_HOST = ("agn_", "flux_", "ew_", "holmes_", "logu", "sii_ratio", "lick_", "bpt_class", "whan_class", "is_agn",
+             "galaxy_id", "seed", "anchor_row", "sn_median")
 
 
 def host_columns(labels: pd.DataFrame) -> list[str]:
