@@ -46,7 +46,7 @@ def _baseline_rows_per_s(n: int = 40) -> float:
     import numpy as np
     import speclite.filters
 
-    from model.mock.catalogue import catalogue_rows
+    from model.mock.catalogue_rows import catalogue_rows
     from model.mock.noise import observed_grid
     from model.mock.spectra import noiseless_spectrum
 
@@ -105,7 +105,7 @@ def main(argv=None) -> int:
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     try:
-        from model.mock.catalogue import catalogue_rows
+        from model.mock.catalogue_rows import catalogue_rows
 
         catalogue_rows(0, 0, 2000)  # warm-up: tables, numba
     except Exception as exc:  # noqa: BLE001 — a benchmark that cannot run says why

@@ -55,10 +55,6 @@ class DiscreteSchedule:
         self._t_knots = torch.cat([torch.zeros(1, dtype=torch.float64), self.t_grid])
         self._log_ab_knots = torch.cat([torch.zeros(1, dtype=torch.float64), self.alphas_cumprod.log()])
 
-    def config(self) -> dict:
-        """JSON-able description (stored in checkpoints)."""
-        return {"kind": self.kind, "betas": self.betas.tolist()}
-
     def t_of_index(self, i) -> torch.Tensor:
         """Continuous time of discrete index i: (i+1)/T."""
         return (torch.as_tensor(i, dtype=torch.float64) + 1) / self.T
@@ -99,9 +95,6 @@ class CosineSchedule(DiscreteSchedule):
         f = torch.cos((torch.arange(T + 1, dtype=torch.float64, device="cpu") / T + s) / (1 + s) * math.pi / 2) ** 2
         super().__init__((1 - f[1:] / f[:-1]).clamp(max=max_beta))
 
-    def config(self) -> dict:
-        return {"kind": self.kind, "T": self.T, "s": self.s, "max_beta": self.max_beta}
-
 
 class LinearSchedule(DiscreteSchedule):
     """Linear β schedule of Ho et al. (2020 §4): β from 1e-4 to 0.02 over T = 1000 steps (scaled to T)."""
@@ -113,21 +106,6 @@ class LinearSchedule(DiscreteSchedule):
         scale = 1000 / T
         super().__init__(torch.linspace(scale * beta_start, scale * beta_end, T, dtype=torch.float64,
                                         device="cpu"))
-
-    def config(self) -> dict:
-        return {"kind": self.kind, "T": self.T, "beta_start": self.beta_start, "beta_end": self.beta_end}
-
-
-def schedule_from_config(config: dict) -> DiscreteSchedule:
-    """Rebuild a schedule from :meth:`DiscreteSchedule.config`."""
-    kinds = {"cosine": CosineSchedule, "linear": LinearSchedule}
-    cfg = dict(config)
-    kind = cfg.pop("kind", None)
-    if kind == "discrete":
-        return DiscreteSchedule(torch.tensor(cfg["betas"]))
-    if kind not in kinds:
-        raise BadInputError(f"schedule kind {kind!r}: unknown; known: {', '.join(sorted(kinds))}, discrete")
-    return kinds[kind](**cfg)
 
 
 def _bcast(v: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

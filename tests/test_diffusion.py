@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from model.diffusion import (CFGDenoiser, CosineSchedule, LinearSchedule, ModelDenoiser, X0Denoiser,
-                             diffusion_loss, drop_condition, q_sample, sample_time, schedule_from_config,
+                             diffusion_loss, drop_condition, q_sample, sample_time,
                              v_target, weighted_mse)
 from model.ema import EMA
 from model.errors import BadInputError
@@ -72,11 +72,14 @@ def test_sample_time_on_grid():
 
 
 def test_schedule_config_round_trip():
-    for s in (CosineSchedule(T=100), LinearSchedule(T=200)):
-        again = schedule_from_config(s.config())
+    from model.config import ScheduleConfig
+
+    for s, cfg in ((CosineSchedule(T=100), ScheduleConfig(T=100)), (LinearSchedule(T=200),
+                                                                     ScheduleConfig(kind="linear", T=200))):
+        again = ScheduleConfig.from_dict(cfg.to_dict()).build()
         assert torch.equal(again.alphas_cumprod, s.alphas_cumprod)
-    with pytest.raises(BadInputError, match="unknown"):
-        schedule_from_config({"kind": "sigmoid"})
+    with pytest.raises(BadInputError, match="must be one of cosine, linear"):
+        ScheduleConfig.from_dict({"kind": "sigmoid"})
     with pytest.raises(BadInputError):
         CosineSchedule(T=1)
 

@@ -27,7 +27,7 @@ import pandas as pd
 from model.errors import BadInputError
 from model.mock import relations as rel
 from model.mock.realcat import PAPER_WINDOW, in_window, real_catalogue
-from model.science.constants import PARSEC_CM
+from model.science.cosmology import distance_modulus, planck18_tables as cosmo_tables
 
 __all__ = ["draw_population", "BLOCK", "Z_LIMITS", "AGN_NONE", "AGN_SEYFERT", "AGN_LINER", "cosmo_tables"]
 
@@ -46,28 +46,9 @@ SEYFERT_LOG_EDD = -2.5  # Eddington ratio of the Seyfert/LINER transition
 AGN_MIN_LOG_L_OIII = 38.5  # below this an accreting black hole is not counted as an AGN (erg/s)
 
 
-@lru_cache(maxsize=1)
-def cosmo_tables():
-    """Planck18 look-up on a fine z grid: z, luminosity distance (cm), kpc/arcsec, age (Gyr)."""
-    from astropy.cosmology import Planck18
-
-    z = np.linspace(0.0, 0.5, 2001)
-    z[0] = 1e-5
-    dl = Planck18.luminosity_distance(z).to_value("cm")
-    kpc_arcsec = Planck18.angular_diameter_distance(z).to_value("kpc") * np.pi / 180 / 3600
-    age = Planck18.age(z).to_value("Gyr")
-    return z, dl, kpc_arcsec, age
-
-
 def _interp_cosmo(z, k):
     t = cosmo_tables()
     return np.interp(z, t[0], t[k])
-
-
-def distance_modulus(z):
-    """Planck18 distance modulus 5 log10(D_L / 10 pc) from the look-up table of :func:`cosmo_tables`
-    (within 1e-4 mag of astropy's over 0 < z < 0.5, and fast for millions of rows)."""
-    return 5 * np.log10(_interp_cosmo(np.asarray(z, float), 1) / (10 * PARSEC_CM))
 
 
 @lru_cache(maxsize=8)

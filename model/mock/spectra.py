@@ -27,7 +27,7 @@ import numpy as np
 from scipy import fft as sp_fft
 
 from model.mock import nebular as neb
-from model.mock.catalogue import component_weights
+from model.mock.catalogue_rows import component_weights
 from model.mock.dust import calzetti_k
 from model.mock.noise import N_PIX, observed_grid, variance
 from model.mock.photometry import grid_index

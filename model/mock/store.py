@@ -96,7 +96,7 @@ def _write_labels(rows: pd.DataFrame, path: Path) -> None:
 
 def _make_shard(out: str, k: int, seed: int, start: int, stop: int, window: dict, catalogue_only: bool) -> int:
     """Write shard ``k`` (galaxies start … stop-1) into ``shard-k.tmp`` and rename it; return its size."""
-    from model.mock.catalogue import catalogue_rows
+    from model.mock.catalogue_rows import catalogue_rows
 
     out = Path(out)
     tmp = out / (shard_name(k) + ".tmp")

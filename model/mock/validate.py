@@ -87,7 +87,7 @@ def colour_mass(z, mag_r, g_r) -> np.ndarray:
     """log M* from observed g−r and r with no K-correction (Bell et al. 2003 M/L, Planck18 distance):
     one estimator applied alike to mock and real galaxies, so their mass distributions compare."""
     from model.mock import relations as rel
-    from model.mock.population import distance_modulus
+    from model.science.cosmology import distance_modulus
 
     dm = distance_modulus(z)
     return -0.4 * (np.asarray(mag_r, float) - dm - rel.M_SUN_R) + rel.bell_log_ml_r(g_r)
@@ -167,7 +167,7 @@ def validation_report(report_dir, dataset=None, seed: int = 0, window: dict | No
                       realdata: Path | None = None) -> dict:
     """Compute every comparison, write ``validation.json``, ``validation.png``, ``sdss_checks.png`` and
     ``checks.txt`` (and ``image_info.md`` when ``n_info`` = (train, test) rows); return the numbers."""
-    from model.mock.catalogue import catalogue_rows
+    from model.mock.catalogue_rows import catalogue_rows
     from model.mock.checks import format_checks, run_checks
     from model.mock.checks_plots import plot_checks
     from model.mock.validate_plots import plot_report
@@ -238,7 +238,7 @@ def _spectra_sample(dataset, seed, window, n) -> pd.DataFrame:
             lab = ds.labels.iloc[:n].copy()
             lab["_spec"] = [ds.get(i)["flux_true"] for i in range(len(lab))]
             return lab
-    from model.mock.catalogue import catalogue_rows
+    from model.mock.catalogue_rows import catalogue_rows
     from model.mock.render import batch_spectral_labels, galaxy_rng
     from model.mock.spectra import noiseless_spectrum, observe
 

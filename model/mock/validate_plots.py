@@ -15,7 +15,7 @@ __all__ = ["plot_report", "compare_spectra"]
 
 
 def _dist_mod(z):
-    from model.mock.population import distance_modulus
+    from model.science.cosmology import distance_modulus
 
     return distance_modulus(z)
 

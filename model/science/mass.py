@@ -16,13 +16,13 @@ M_SUN_R_AB = 4.65
 
 
 def distance_modulus(z):
-    """Planck18 distance modulus (mag) at redshift z (> 0)."""
-    from astropy.cosmology import Planck18
+    """Planck18 distance modulus (mag) at redshift z (> 0), :func:`model.science.cosmology.distance_modulus`."""
+    from model.science import cosmology
 
     z = np.asarray(z, float)
     if np.any(~(z > 0)):
         raise BadInputError(f"stellar_mass: redshift must be > 0 to compute a distance, got {z}")
-    return np.asarray(Planck18.distmod(z).value)
+    return cosmology.distance_modulus(z)
 
 
 def stellar_mass(ml, abs_mag=None, app_mag=None, z=None, kcorr=0.0):

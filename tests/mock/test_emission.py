@@ -10,7 +10,7 @@ pytestmark = pytest.mark.registry
 
 @pytest.fixture(scope="module")
 def rows(registry_cache):
-    from model.mock.catalogue import catalogue_rows
+    from model.mock.catalogue_rows import catalogue_rows
 
     return catalogue_rows(3, 0, 12288)
 
@@ -57,7 +57,7 @@ def test_holmes_equivalent_width_of_retired_galaxies(rows):
 
 
 def test_holmes_lines_scale_with_their_equivalent_width(registry_cache):
-    from model.mock.catalogue import build_catalogue
+    from model.mock.catalogue_rows import build_catalogue
     from model.mock.population import draw_population
 
     p = draw_population(4, 0, 400)

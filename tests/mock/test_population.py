@@ -11,13 +11,13 @@ pytestmark = pytest.mark.registry
 
 @pytest.fixture(scope="module")
 def rows(registry_cache):
-    from model.mock.catalogue import catalogue_rows
+    from model.mock.catalogue_rows import catalogue_rows
 
     return catalogue_rows(11, 0, 3000)
 
 
 def test_same_seed_same_rows_whatever_the_range(registry_cache):
-    from model.mock.catalogue import catalogue_rows
+    from model.mock.catalogue_rows import catalogue_rows
 
     a = catalogue_rows(5, 0, 5000)
     b = catalogue_rows(5, 4000, 4100)  # crosses no block boundary in a different way

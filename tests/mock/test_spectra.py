@@ -8,7 +8,7 @@ pytestmark = pytest.mark.registry
 
 @pytest.fixture(scope="module")
 def rows(registry_cache):
-    from model.mock.catalogue import catalogue_rows
+    from model.mock.catalogue_rows import catalogue_rows
 
     return catalogue_rows(3, 0, 400)
 
