@@ -35,6 +35,7 @@ import torch
 from model.evaluation.metrics import QUANTILES
 from model.evaluation.targets import LOG_TARGETS, QUANTILE_TARGETS, TARGETS, catalogue_targets
 from model.science.bpt import AGN_CLASSES
+from model.sdss import BANDS
 
 MAG_ERR = {"u": 0.05, "g": 0.02, "r": 0.02, "i": 0.02, "z": 0.03}  # mag, typical SDSS main-sample errors
 N_PCA = 24
@@ -59,8 +60,8 @@ def cutout_features(phot: pd.DataFrame) -> np.ndarray:
     fibre r and colours, Petrosian − fibre r, log R50, concentration, axis ratio (asinh magnitudes)."""
     from model.data.cutout_photometry import asinh_mag
 
-    pm = {b: asinh_mag(phot[f"petro_flux_{b}"], b) for b in "ugriz"}
-    fm = {b: asinh_mag(phot[f"fibre_flux_{b}"], b) for b in "ugriz"}
+    pm = {b: asinh_mag(phot[f"petro_flux_{b}"], b) for b in BANDS}
+    fm = {b: asinh_mag(phot[f"fibre_flux_{b}"], b) for b in BANDS}
     cols = [pm["r"]] + [pm[a] - pm[b] for a, b in zip("ugri", "griz")]
     cols += [fm["r"]] + [fm[a] - fm[b] for a, b in zip("ugri", "griz")]
     with np.errstate(divide="ignore", invalid="ignore"):

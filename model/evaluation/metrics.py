@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from model.data.predictions import QUANTILE_LEVELS
 from model.errors import BadInputError
 
 OUTLIER_DZ = 0.05
@@ -173,8 +174,8 @@ def classification_metrics(prob, true) -> dict:
             "predicted_positive_fraction": float(np.mean(p > 0.5)) if p.size else float("nan"), "n": int(t.size)}
 
 
-# quantile levels of the probabilistic baselines and their weights in the CRPS quadrature (see crps_quantiles)
-QUANTILES = (0.025, 0.16, 0.5, 0.84, 0.975)
+# quantile levels of the probabilistic baselines (those of every prediction) and their CRPS quadrature
+QUANTILES = QUANTILE_LEVELS
 
 
 def _quadrature_weights(levels) -> np.ndarray:

@@ -24,16 +24,15 @@ from numba import njit
 from model.mock.disk_cache import cached_array
 from model.mock.dust import calzetti_k
 from model.mock.ssp import DLOGLAM_REST, L_SUN, load_basis
-from model.science.constants import C_KMS, PARSEC_CM
+from model.science.constants import C_AA, PARSEC_CM
 from model.sdss import BANDS
 
 __all__ = ["BANDS", "Z_GRID", "EBV_GRID", "photometry_table", "contract", "grid_index", "line_response",
-           "line_maggies", "filter_curves", "PC10_CM", "C_AA"]
+           "line_maggies", "filter_curves", "PC10_CM"]
 
 Z_GRID = np.round(np.arange(0.0, 0.4001, 0.005), 4)
 EBV_GRID = np.round(np.arange(0.0, 0.6001, 0.03), 3)
 PC10_CM = 10 * PARSEC_CM
-C_AA = C_KMS * 1e13  # speed of light in Å/s
 _COARSEN = 4  # sum 4 basis pixels (2e-4 dex) for the filter integrals
 _VERSION = 1
 

@@ -26,9 +26,9 @@ import pandas as pd
 
 from model.errors import BadInputError
 from model.science._common import as_batch
+from model.science.constants import C_AA
 from model.science.mass import M_SUN_R_AB, stellar_mass
 
-C_AA = 2.99792458e18  # Å/s
 BELL03_GR = (-0.306, 1.097)  # log M/L_r = a + b (g − r), Bell et al. 2003 Table 7
 IMF_CHABRIER = -0.093  # dex, diet Salpeter → Chabrier (Gallazzi et al. 2008)
 MIN_COVERAGE = 0.9  # fraction of a band's ∫T/λ dλ that the spectrum must cover
