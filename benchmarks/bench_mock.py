@@ -1,6 +1,6 @@
 """Mock-universe speed and memory: complete galaxies/s, catalogue rows/s, peak memory.
 
-Targets (issue 3): ≥ 50 complete galaxies/s (spectrum + photometry + 5-band image, written),
+Targets: ≥ 50 complete galaxies/s (spectrum + photometry + 5-band image, written),
 ≥ 50,000 catalogue-only rows/s, peak memory < 4 GB for a 50,000-galaxy run. The baseline,
 measured in the same run, is the naive route for catalogue rows: build each galaxy's spectrum
 and integrate it through the filters (speclite).

@@ -1,6 +1,6 @@
 """The mock SDSS universe: population → star-formation history → spectrum → photometry → image.
 
-Calibrated to real SDSS catalogues and instruments (DESIGN.md §2), because no SDSS
+Calibrated to real SDSS catalogues and instruments, because no SDSS
 image+spectrum training set can be downloaded here. Modules:
 
 - :mod:`model.mock.population` — generator parameters anchored to kcorrect's real SDSS galaxies.

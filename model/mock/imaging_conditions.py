@@ -8,7 +8,7 @@ The SDSS photometric pipeline records, per field and band, a two-Gaussian PSF fi
 photoField, ``nMgyPerCount`` (Stoughton et al. 2002; SDSS DR8+ datamodel).
 
 :func:`derive_calibration` measures the numbers below from real files — the photoField of
-Stripe 82 run 2583 camcol 2 (227 fields, ``../shared/realdata``) and the psField of run 3366
+Stripe 82 run 2583 camcol 2 (227 fields of real SDSS imaging) and the psField of run 3366
 camcol 3 field 110 shipped by pydl (registry ``pydl``). :data:`CALIBRATION` holds those derived
 numbers, hard-coded so that no real file is needed at run time; ``tests/mock/test_image.py``
 re-derives them from the real files and checks that they agree.

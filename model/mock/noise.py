@@ -1,7 +1,7 @@
 """SDSS-like spectral noise: a parametric sky and variance model in the observed frame.
 
 Calibrated (numbers only; no file is copied) on the sky and ivar vectors of 28 real SDSS DR7–DR19
-galaxy spectra in ``../shared/realdata`` (spec-*.fits; median over spectra):
+galaxy spectra (spec-*.fits of bright SDSS galaxies; median over spectra):
 
 - sky(λ) [1e-17 erg/s/cm²/Å per fibre]: a smooth continuum (``_SKY_NODES``, relative to the
   median sky level ``SKY_LEVEL``) plus the strongest night-sky lines (O I 5577, Na D, O I
