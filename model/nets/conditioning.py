@@ -58,7 +58,7 @@ class NullCondition(nn.Module):
     def __init__(self, dim: int, n_tokens: int):
         super().__init__()
         self.pooled = nn.Parameter(torch.zeros(dim))
-        self.tokens = nn.Parameter(torch.randn(n_tokens, dim) * 0.02)
+        self.tokens = nn.Parameter(torch.randn(n_tokens, dim, device="cpu") * 0.02)  # CPU: see ImageEncoder.pos
 
     def forward(self, batch: int) -> Cond:
         """The null conditioning repeated for ``batch`` items."""

@@ -105,7 +105,8 @@ class ImageEncoder(nn.Module):
         self.grid = image_size // down
         self.n_tokens = self.grid ** 2
         self.token_proj = nn.Linear(ch, cond_dim)
-        self.pos = nn.Parameter(torch.randn(self.n_tokens, cond_dim) * 0.02)
+        # drawn on the CPU: under torch.device("meta") (size checks of checkpoints) a meta normal_ imports torch._dynamo (1 s)
+        self.pos = nn.Parameter(torch.randn(self.n_tokens, cond_dim, device="cpu") * 0.02)
         self.pool_proj = nn.Sequential(nn.Linear(ch, cond_dim), nn.SiLU(), nn.Linear(cond_dim, cond_dim))
 
     @classmethod
