@@ -6,11 +6,14 @@ import numpy as np
 import pandas as pd
 
 from model.mock.checks import AGN, agn_fraction_by_mass, o3n2_mzr, reference_table
-from model.science.relations import ke08_o3n2_mzr
 from model.mock.nebular import ridge_k13
 from model.science import bpt
+from model.science.bpt import BPT_CLASSES
+from model.science.relations import ke08_o3n2_mzr
 
 __all__ = ["plot_checks"]
+
+CLASSIFIED = tuple(c for c in BPT_CLASSES if c != "unclassified")
 
 _COLOURS = {"star-forming": "C0", "composite": "C2", "seyfert": "C3", "liner": "C1",
             "strong AGN": "C3", "weak AGN": "C1", "retired": "C4", "passive": "0.5"}
@@ -32,7 +35,7 @@ def plot_checks(path, cat: pd.DataFrame, rows: list[dict]) -> None:
     fig, ax = plt.subplots(2, 3, figsize=(16, 10))
 
     a = ax[0, 0]
-    for k in ("star-forming", "composite", "seyfert", "liner"):
+    for k in CLASSIFIED:
         s = np.flatnonzero(cls == k)[:4000]
         a.scatter(x[s], y[s], s=2, alpha=0.3, color=_COLOURS[k], label=f"{k} ({(cls == k).mean():.3f})")
     xx = np.linspace(-1.6, 0.04, 200)

@@ -9,6 +9,7 @@ from scipy.ndimage import median_filter
 from model.mock import relations as rel
 from model.mock.noise import observed_grid
 from model.mock.validate import mock_colours, real_window
+from model.science.bpt import BPT_CLASSES
 from model.sdss import BANDS
 
 __all__ = ["plot_report", "compare_spectra"]
@@ -91,7 +92,7 @@ def plot_report(path, cat: pd.DataFrame, spec_rows: pd.DataFrame, reals: list[di
     ok = cls != "unclassified"
     x = np.log10(cat.flux_nii_6584 / cat.flux_halpha)[ok]
     y = np.log10(cat.flux_oiii_5007 / cat.flux_hbeta)[ok]
-    for k, col in zip(["star-forming", "composite", "seyfert", "liner"], ["C0", "C2", "C3", "C1"]):
+    for k, col in zip([c for c in BPT_CLASSES if c != "unclassified"], ["C0", "C2", "C3", "C1"]):
         s = (cls[ok] == k).to_numpy()
         a.scatter(x[s][:3000], y[s][:3000], s=2, alpha=0.3, color=col, label=f"mock {k}")
     rx = [np.log10(r["nii"] / r["ha"]) for r in reals if min(r["ha"], r["hb"], r["oiii"], r["nii"]) > 0]
