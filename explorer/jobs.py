@@ -109,7 +109,7 @@ class SamplingJobs(param.Parameterized):
             last = None
             try:
                 for pred in self.predictor.stream(image, n, seed=seed, chunk=chunk):
-                    if self._job != job:
+                    if self._job != job or self.pool.stopping.is_set():  # superseded, or the server stops
                         return
                     last = pred
                     done = int(np.asarray(pred.flux).shape[0])

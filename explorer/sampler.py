@@ -12,6 +12,7 @@ lock held). The server's one pool and predictor live in :class:`explorer.server.
 
 from __future__ import annotations
 
+import atexit
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -74,14 +75,29 @@ def post_to_session(doc, fn: Callable[[], None]) -> None:
 
 
 class SamplerPool:
-    """Daemon threads that run jobs off the event loop (unlike ``ThreadPoolExecutor``'s threads, which the
-    interpreter joins at exit, they never make a stopping server wait for a job in flight)."""
+    """Daemon threads that run jobs off the event loop.
+
+    Unlike ``ThreadPoolExecutor``'s threads, which the interpreter joins at exit, they never make a
+    stopping server wait for a whole job: at exit :meth:`close` sets ``stopping`` (jobs check it
+    between chunks) and waits for the chunks in flight to end, so no thread is still inside the
+    model's native code when the interpreter shuts down (that aborts the process).
+    """
 
     def __init__(self, workers: int = 4):
         self.workers = workers
+        self.stopping = threading.Event()
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._start_lock = threading.Lock()
+        self._running = 0
+        self._idle = threading.Condition()
+        atexit.register(self.close)
+
+    def close(self, timeout: float = 60.0) -> bool:
+        """Ask running jobs to stop at their next chunk and wait (≤ ``timeout`` s) until none runs; True if none does."""
+        self.stopping.set()
+        with self._idle:
+            return self._idle.wait_for(lambda: self._running == 0, timeout)
 
     def submit(self, fn: Callable[[], object]) -> Future:
         """Run ``fn`` on one of the threads (started on first use); returns its Future."""
@@ -98,9 +114,16 @@ class SamplerPool:
     def _serve(self) -> None:
         while True:
             future, fn = self._queue.get()
-            if not future.set_running_or_notify_cancel():
+            if self.stopping.is_set() or not future.set_running_or_notify_cancel():
+                future.cancel()
                 continue
+            with self._idle:
+                self._running += 1
             try:
                 future.set_result(fn())
             except BaseException as exc:  # the job's own handler reports to the user; keep the thread alive
                 future.set_exception(exc)
+            finally:
+                with self._idle:
+                    self._running -= 1
+                    self._idle.notify_all()

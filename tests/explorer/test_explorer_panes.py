@@ -158,6 +158,29 @@ def test_five_sessions_share_one_model_and_all_get_spectra(catalogue):
     assert fake.calls == 10
 
 
+def test_closing_the_pool_stops_jobs_at_their_next_chunk_and_waits_for_them():
+    """At exit no sampler thread may still be inside the model (the interpreter would abort)."""
+    import time
+
+    pool = SamplerPool(2)
+    started = []
+
+    def job():  # like a sampling job: a chunk at a time, checking whether to stop in between
+        started.append(True)
+        while not pool.stopping.is_set():
+            time.sleep(0.01)
+        time.sleep(0.2)  # the chunk in flight
+        return "stopped"
+
+    running = pool.submit(job)
+    while not started:
+        time.sleep(0.01)
+    assert pool.close(timeout=30) and running.done() and running.result() == "stopped"
+    late = pool.submit(lambda: 1)  # queued after close: cancelled, never run
+    time.sleep(0.2)
+    assert late.cancelled()
+
+
 def test_sampler_workers_return_results_and_errors_and_never_block_exit():
     import threading
 
