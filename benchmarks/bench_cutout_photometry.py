@@ -11,22 +11,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-
-
-def _best(fn, repeat=3):
-    best = np.inf
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
+from benchmarks.timing import best_time  # noqa: E402
 
 
 def _images(n: int, mock: str | None):
@@ -72,12 +63,12 @@ def main() -> int:
     images, labels = _images(args.n, args.mock)
     with threadpool_limits(1):
         cp.measure(images[:8])  # build the aperture tables once
-        t_batch = _best(lambda: cp.measure(images), repeat=3)
+        t_batch = best_time(lambda: cp.measure(images), repeat=3)
         k = min(200, len(images))
-        t_loop = _best(lambda: [cp.measure(images[i]) for i in range(k)], repeat=1) * len(images) / k
+        t_loop = best_time(lambda: [cp.measure(images[i]) for i in range(k)], repeat=1) * len(images) / k
         w = cp._tables()["w"]
         flat = images.reshape(-1, w.shape[0])
-        t_mat = _best(lambda: flat @ w, repeat=3)
+        t_mat = best_time(lambda: flat @ w, repeat=3)
     n = len(images)
     print(f"{n} cutouts (5×64×64), 1 thread")
     print(f"batched measure        : {t_batch:.3f} s  = {n / t_batch:,.0f} galaxies/s")

@@ -37,6 +37,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from benchmarks.timing import stop  # noqa: E402
 
 
 def synthetic(n: int, seed: int = 0) -> pd.DataFrame:
@@ -133,11 +134,7 @@ def served_cold_start(extra_env: dict, catalogue=None, browser=None, timeout: fl
                 out["warm_cmd"] = time.perf_counter() - t1
                 page.close()
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(proc)
             log.close()
     return out
 

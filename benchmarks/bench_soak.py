@@ -27,6 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from benchmarks.timing import stop  # noqa: E402
 
 
 def rss_mb(pid: int) -> float:
@@ -135,11 +136,7 @@ def main(argv=None) -> int:
             expired = rss_mb(proc.pid)
             errors = log_path.read_text(errors="replace").count("Traceback")
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(proc)
     first = (readings[1][1] - readings[0][1]) / readings[1][0]
     last = (readings[-1][1] - readings[-2][1]) / (readings[-1][0] - readings[-2][0])
     print(f"{args.sessions} sessions opened and closed in {elapsed:.0f} s ({elapsed / args.sessions:.2f} s each)")

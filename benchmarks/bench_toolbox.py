@@ -11,23 +11,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from benchmarks.timing import best_time  # noqa: E402
 REAL = ROOT.parent / "shared" / "realdata"
-
-
-def _best(fn, repeat=3):
-    best = np.inf
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
 
 
 def main() -> int:
@@ -57,11 +48,11 @@ def main() -> int:
     print(f"{args.n} spectra × {spec.n_pix} pixels (NGC 4636 + noise), no ivar (as for generated samples)")
     fit_continuum(wave_rest, batch[:2])  # warm caches (templates, PCA basis)
     measure_lines(wave_rest, batch[:2])
-    base = _best(lambda: fit_continuum(wave_rest, batch))
-    t_ind = _best(lambda: measure_indices(wave_rest, batch))
-    t_lin = _best(lambda: classify(measure_lines(wave_rest, batch)))
-    t_fast = _best(lambda: properties((spec.wavelength, batch), z=spec.z))
-    t_z = _best(lambda: fit_redshift(spec.wavelength, batch), repeat=1)
+    base = best_time(lambda: fit_continuum(wave_rest, batch))
+    t_ind = best_time(lambda: measure_indices(wave_rest, batch))
+    t_lin = best_time(lambda: classify(measure_lines(wave_rest, batch)))
+    t_fast = best_time(lambda: properties((spec.wavelength, batch), z=spec.z))
+    t_z = best_time(lambda: fit_redshift(spec.wavelength, batch), repeat=1)
     print(f"baseline (batched continuum solve)         {base * 1e3:8.1f} ms")
     print(f"indices (Dn4000, D4000, 25 Lick)            {t_ind * 1e3:8.1f} ms   ratio {t_ind / base:5.1f}")
     print(f"continuum + lines + BPT                     {t_lin * 1e3:8.1f} ms   ratio {t_lin / base:5.1f}")
@@ -69,8 +60,8 @@ def main() -> int:
           f"   target 200 ms: {'met' if t_fast <= 0.2 else 'NOT met'}")
     print(f"redshift, no prior, 0<z<1                   {t_z * 1e3:8.1f} ms   ratio {t_z / base:5.1f}")
     fit(spec)  # warm the template convolution cache
-    t_pp = _best(lambda: fit(spec), repeat=2)
-    t_full = _best(lambda: fit(spec, reduced=False), repeat=1)
+    t_pp = best_time(lambda: fit(spec), repeat=2)
+    t_full = best_time(lambda: fit(spec, reduced=False), repeat=1)
     print(f"pPXF fit, reduced E-MILES (45 SSPs)         {t_pp:8.2f} s    target 3 s: {'met' if t_pp <= 3 else 'NOT met'}")
     print(f"pPXF fit, full E-MILES (150 SSPs)           {t_full:8.2f} s")
     if args.validate:

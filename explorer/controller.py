@@ -34,26 +34,6 @@ class SamplingController(Viewer):
         self._status = pn.pane.Markdown("", sizing_mode="stretch_width", margin=(0, 10))
         state.param.watch(self._on_progress, ["progress", "busy", "message"])
 
-    @property
-    def auto(self) -> bool:
-        """Whether a pick or an upload starts drawing at once."""
-        return self.jobs.auto
-
-    @auto.setter
-    def auto(self, value: bool) -> None:
-        self.jobs.auto = value
-
-    @property
-    def last_future(self):
-        return self.jobs.last_future
-
-    def start(self):
-        """Start drawing ``state.n_samples`` spectra for ``state.image``; returns the job's Future."""
-        return self.jobs.start()
-
-    def load_galaxy(self, galaxy_id: int) -> None:
-        self.jobs.load_galaxy(galaxy_id)
-
     def _on_progress(self, *_):
         self._progress.value = self.state.progress
         self._progress.active = self.state.busy and self.state.progress == 0

@@ -25,7 +25,6 @@ from panel.viewable import Viewer
 from explorer.state import ExplorerState
 from model.settings import demo_predictions
 
-PREDICTIONS = demo_predictions()
 BIMODAL_Y = {"u_r": "u − r", "dn4000": "Dn4000", "g_r": "g − r"}
 SAMPLE_COLUMN = {"oh_gas": "metallicity_o3n2", "dn4000": "dn4000"}
 PREDICTED_MASS = "log_mstar_pred"  # predicted median log M* per galaxy in the predictions table
@@ -39,8 +38,9 @@ def binned_relation(x: np.ndarray, y: np.ndarray, bins=None, min_count: int = 20
     return mass_metallicity(t, "log_mstar", "y", bins=bins, min_count=min_count)
 
 
-def load_predictions(path: Path = PREDICTIONS) -> pd.DataFrame | None:
-    """The shipped batch predictions over the demo test set, or None when absent."""
+def load_predictions(path: Path | None = None) -> pd.DataFrame | None:
+    """The shipped batch predictions over the demo test set (or ``path``), or None when absent."""
+    path = path or demo_predictions()
     return pd.read_parquet(path) if path.exists() else None
 
 
@@ -61,7 +61,7 @@ class OverlaysView(Viewer):
         cols = set(catalogue.df.columns)
         self.param.bimodal_y.objects = [c for c in BIMODAL_Y if c in cols] or ["u_r"]
         self.available = "log_mstar" in cols
-        self.predictions = load_predictions()
+        self.predictions = self.server.once("demo-predictions", load_predictions)  # read once per server
         self._mzr = pn.pane.HoloViews(sizing_mode="stretch_width", height=330, linked_axes=False)
         self._bim = pn.pane.HoloViews(sizing_mode="stretch_width", height=330, linked_axes=False)
         self.param.watch(self._refresh, ["bimodal_y"])

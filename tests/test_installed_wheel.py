@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import sysconfig
@@ -16,14 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.ui.harness import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +72,7 @@ def test_installed_wheel_predicts_a_cutout(installed, tmp_path):
 
 def test_installed_wheel_serves_the_explorer(installed, tmp_path):
     venv, away, env = installed
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "serve.log"
     with open(log, "w") as out:
         proc = subprocess.Popen([str(venv / "bin" / "photospec"), "serve", "--port", str(port)], cwd=away,

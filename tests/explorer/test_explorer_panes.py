@@ -40,7 +40,7 @@ class Cat:
 
 def run(controller):
     """Start sampling and wait for the worker (no server: results apply directly)."""
-    fut = controller.start()
+    fut = controller.jobs.start()
     fut.result(timeout=120)
 
 
@@ -115,8 +115,8 @@ def test_controller_streams_then_properties(catalogue):
     ctl = SamplingController(state, Cat(catalogue), SharedPredictor(lambda: fake), chunk=8)
     seen = []
     state.param.watch(lambda e: seen.append(None if e.new is None else len(e.new.flux)), "prediction")
-    ctl.auto = False
-    ctl.load_galaxy(105)
+    ctl.jobs.auto = False
+    ctl.jobs.load_galaxy(105)
     state.n_samples = 24
     run(ctl)
     assert [s for s in seen if s] == [8, 16, 24]  # cumulative chunks arrive in order
@@ -133,8 +133,8 @@ def test_controller_reports_errors(catalogue):
     ctl = SamplingController(state, Cat(catalogue), SharedPredictor(lambda: (_ for _ in ()).throw(
         __import__("model.errors", fromlist=["PhotospecError"]).PhotospecError("checkpoint missing"))),
         notify=lambda level, text: messages.append((level, text)))
-    ctl.auto = False
-    assert ctl.start() is None and messages[-1][0] == "warning"  # no image yet
+    ctl.jobs.auto = False
+    assert ctl.jobs.start() is None and messages[-1][0] == "warning"  # no image yet
     state.image = fake_cutout()
     run(ctl)
     assert messages[-1] == ("error", "checkpoint missing") and not state.busy
@@ -147,9 +147,9 @@ def test_five_sessions_share_one_model_and_all_get_spectra(catalogue):
     for k in range(5):
         st = ExplorerState(n_samples=32)
         ctl = SamplingController(st, Cat(catalogue), shared, chunk=16)
-        ctl.auto = False
+        ctl.jobs.auto = False
         st.image = fake_cutout(k)
-        futures.append(ctl.start())
+        futures.append(ctl.jobs.start())
         states.append(st)
     for f in futures:
         f.result(timeout=300)

@@ -121,7 +121,7 @@ def test_status_line_shows_an_error_with_markup_as_text(catalogue, monkeypatch):
     ctl = SamplingController(state, HostileCatalogue(catalogue), SharedPredictor(lambda: FakePredictor()),
                              notify=lambda level, text: shown.append((level, text)))
     state.galaxy_id = 12345
-    ctl.last_future.result(timeout=60)
+    ctl.jobs.last_future.result(timeout=60)
     for fn in posted:
         fn()
     assert state.message == f"{XSS}.parquet: no galaxy with galaxy_id 12345" and not state.busy
@@ -173,7 +173,7 @@ def test_upload_messages_with_a_hostile_name_and_header_are_text(tmp_path, monke
     state = ExplorerState()
     up = UploadView(state, notify=notifier())
     ctl = SamplingController(state, None, SharedPredictor(lambda: FakePredictor()))
-    ctl.auto = False
+    ctl.jobs.auto = False
     path = write_cutout_fits(Cutout(fake_cutout(), 10.0, 1.0, np.full(5, 1.3), np.full(5, 0.03)),
                              tmp_path / "c.fits")
     with fits.open(path) as hdul:

@@ -49,7 +49,7 @@ def test_a_failed_pick_is_reported_after_the_worker_has_finished(deferred, exc, 
     ctl = SamplingController(state, Broken(exc), SharedPredictor(lambda: FakePredictor()),
                              notify=lambda level, text: shown.append((level, text)))
     state.galaxy_id = 99999999999
-    ctl.last_future.result(timeout=60)
+    ctl.jobs.last_future.result(timeout=60)
     deferred()
     assert state.message == expected and not state.busy
     assert shown == [("error", expected)]
@@ -66,9 +66,9 @@ def test_a_failed_sampling_job_is_reported_after_the_worker_has_finished(deferre
     state = ExplorerState()
     shown = []
     ctl = SamplingController(state, None, SharedPredictor(load), notify=lambda level, text: shown.append((level, text)))
-    ctl.auto = False
+    ctl.jobs.auto = False
     state.image = fake_cutout()
-    ctl.start().result(timeout=60)
+    ctl.jobs.start().result(timeout=60)
     deferred()
     assert state.message == expected and not state.busy
     assert shown[-1] == ("error", expected)
