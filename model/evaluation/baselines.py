@@ -34,6 +34,7 @@ import torch
 
 from model.evaluation.metrics import QUANTILES
 from model.evaluation.targets import LOG_TARGETS, QUANTILE_TARGETS, TARGETS, catalogue_targets
+from model.mock.image_info import host_columns
 from model.science.bpt import AGN_CLASSES
 from model.sdss import BANDS
 
@@ -191,17 +192,6 @@ def regressor_baseline(feat_train, train: pd.DataFrame, flux_train, norm_train, 
 
 
 # catalogue columns that describe the AGN, the emission lines or the spectrum measured with them
-# the AGN, the emission lines and their nebular parameters (ionisation, [S II] doublet, emission from old
-# stars), and bookkeeping: none of them is a property of the host's stars, structure or dust
-_NOT_HOST = ("agn_", "flux_", "ew_", "holmes_", "logu", "sii_ratio", "lick_", "bpt_class", "whan_class", "is_agn",
-             "galaxy_id", "seed", "anchor_row", "sn_median")
-
-
-def host_columns(labels: pd.DataFrame) -> list[str]:
-    """Numeric catalogue columns that are intrinsic host parameters (see ``_NOT_HOST``)."""
-    return [c for c in labels.select_dtypes("number").columns if not c.startswith(_NOT_HOST)]
-
-
 def host_oracle_agn(train: pd.DataFrame, test: pd.DataFrame, seed: int = 0) -> np.ndarray:
     """P(BPT AGN) from the true host parameters: the ceiling of any AGN classifier that sees only the host."""
     from sklearn.ensemble import HistGradientBoostingClassifier

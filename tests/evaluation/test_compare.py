@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from model.errors import BadInputError
-from model.evaluation.baselines import host_columns, host_oracle_agn
+from model.evaluation.baselines import host_oracle_agn
+from model.mock.image_info import host_columns
 from model.evaluation.compare import compare
 
 
