@@ -55,7 +55,27 @@ def tiny_model_config() -> dict:
 
 
 @pytest.fixture(scope="session")
-def tiny_latent(tmp_path_factory):
+def tiny_mock(tmp_path_factory, registry_cache):
+    """Factory ``make(n, seed, shard_size=n)`` → path of a complete mock dataset of n galaxies.
+
+    Cached per arguments for the whole session: modules that ask for the same galaxies share one.
+    """
+    from model.mock.store import write_dataset
+
+    made = {}
+
+    def make(n: int, seed: int, shard_size: int | None = None):
+        key = (n, seed, shard_size or n)
+        if key not in made:
+            made[key] = tmp_path_factory.mktemp("tiny-mock") / "mock"
+            write_dataset(made[key], n, seed=seed, shard_size=key[2], progress=False)
+        return made[key]
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def tiny_latent(tmp_path_factory, tiny_mock):
     """Factory ``make(n, shard_size, seed, steps)`` → (tiny mock dir, checkpoint trained on its train split).
 
     Cached per arguments for the whole session, so test modules that ask for the same tiny
@@ -63,15 +83,13 @@ def tiny_latent(tmp_path_factory):
     """
     from model.data.datasets import load_mock
     from model.latent.train import TrainConfig, train
-    from model.mock.store import write_dataset
 
     made = {}
 
     def make(n: int, shard_size: int, seed: int, steps: int = 6):
         key = (n, shard_size, seed, steps)
         if key not in made:
-            mock = tmp_path_factory.mktemp("tiny-mock") / "mock"
-            write_dataset(mock, n, seed=seed, shard_size=shard_size, progress=False)
+            mock = tiny_mock(n, seed, shard_size)
             cfg = TrainConfig(ae_steps=steps, ae_batch=8, diff_steps=steps, diff_batch=8, repeats=2,
                               checkpoint_every=steps, threads=1, model=TINY_MODEL)
             made[key] = (mock, train(load_mock(mock, "train"), tmp_path_factory.mktemp("tiny-run"), cfg))

@@ -69,12 +69,10 @@ def test_noise_estimate_and_errors_follow_the_images():
 
 
 @pytest.mark.slow
-def test_mock_galaxies_match_their_catalogue_magnitudes(tmp_path):
+def test_mock_galaxies_match_their_catalogue_magnitudes(tiny_mock):
     from model.data.dataset import MockDataset
-    from model.mock.store import write_dataset
 
-    write_dataset(tmp_path / "m", 120, seed=11, shard_size=120, progress=False)
-    ds = MockDataset(tmp_path / "m")
+    ds = MockDataset(tiny_mock(120, seed=11))
     lab = ds.labels
     ph = measure(np.asarray(ds.arrays(0)["images"]), source="mock")
     assert list(ph.columns) == COLUMNS and len(ph) == len(lab)

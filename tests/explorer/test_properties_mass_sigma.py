@@ -11,14 +11,11 @@ from tests.explorer.fakes import Prediction, fake_cutout
 
 
 @pytest.fixture(scope="module")
-def mock_samples(tmp_path_factory, registry_cache):
+def mock_samples(tiny_mock):
     """'Samples' of one mock galaxy: its noiseless spectrum with noise and small redshift jitter."""
     from model.data.dataset import MockDataset
-    from model.mock.store import write_dataset
 
-    path = tmp_path_factory.mktemp("props-mock") / "mock"
-    write_dataset(path, 4, seed=5, shard_size=4, progress=False)
-    ds = MockDataset(path)
+    ds = MockDataset(tiny_mock(4, seed=5))
     it = ds.get(0)
     row = {k: (v.item() if hasattr(v, "item") else v) for k, v in ds.labels.iloc[0].items()}
     rng = np.random.default_rng(0)

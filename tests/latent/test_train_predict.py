@@ -12,17 +12,13 @@ from model.latent.train import TrainConfig, load_model, train
 from model.predict import Predictor
 
 @pytest.fixture(scope="module")
-def tiny_mock(tmp_path_factory):
-    from model.mock.store import write_dataset
-
-    out = tmp_path_factory.mktemp("mock") / "tiny"
-    write_dataset(out, 40, seed=3, shard_size=20, progress=False)
-    return out
+def mock40(tiny_mock):
+    return tiny_mock(40, seed=3, shard_size=20)
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tiny_mock, tmp_path_factory, tiny_model_config):
-    data = load_mock(tiny_mock, "train")
+def tiny_run(mock40, tmp_path_factory, tiny_model_config):
+    data = load_mock(mock40, "train")
     cfg = TrainConfig(ae_steps=6, ae_batch=8, diff_steps=6, diff_batch=8, repeats=2, checkpoint_every=3,
                       threads=1, model=tiny_model_config)
     run = tmp_path_factory.mktemp("run")
@@ -35,14 +31,14 @@ def test_split_is_stable_and_about_80_10_10():
     assert (split_of(np.arange(100)) == s[:100]).all()
 
 
-def test_load_mock_normalises_and_keeps_labels(tiny_mock):
-    d = load_mock(tiny_mock, "train", with_truth=True)
+def test_load_mock_normalises_and_keeps_labels(mock40):
+    d = load_mock(mock40, "train", with_truth=True)
     assert d.flux.shape[1] == d.grid.n_pix and d.images.shape[1:] == (5, 64, 64)
     assert np.allclose(np.median(np.where(d.ivar > 0, d.flux, np.nan), axis=1)[:3], 1, atol=0.05)
     assert (d.labels["z"].to_numpy(np.float32) == d.z).all()
     assert set(split_of(d.labels["galaxy_id"])) == {"train"}
     with pytest.raises(BadInputError, match="unknown"):
-        load_mock(tiny_mock, "bogus")
+        load_mock(mock40, "bogus")
 
 
 def test_training_writes_a_loadable_checkpoint_and_resumes(tiny_run, capsys):
@@ -56,10 +52,10 @@ def test_training_writes_a_loadable_checkpoint_and_resumes(tiny_run, capsys):
     assert final.stat().st_mtime_ns >= before
 
 
-def test_predictor_is_seeded_streams_and_flags(tiny_run, tiny_mock):
+def test_predictor_is_seeded_streams_and_flags(tiny_run, mock40):
     final = tiny_run[0]
     p = Predictor(final)
-    img = load_mock(tiny_mock, "train").images[0]
+    img = load_mock(mock40, "train").images[0]
     a = p.sample(img, n=10, seed=7)
     b = p.sample(img, n=10, seed=7)
     assert a.flux.shape == (10, p.wavelength.size) and np.array_equal(a.flux, b.flux)
@@ -84,12 +80,12 @@ def test_predictor_is_seeded_streams_and_flags(tiny_run, tiny_mock):
         p.sample(np.zeros((3, 64, 64)), n=2)
 
 
-def test_a_paused_stream_does_not_hold_the_model(tiny_run, tiny_mock):
+def test_a_paused_stream_does_not_hold_the_model(tiny_run, mock40):
     """Between chunks a stream holds no lock: another stream, or ``sample``, can use the model."""
     import threading
 
     p = Predictor(tiny_run[0])
-    img = load_mock(tiny_mock, "train").images[0]
+    img = load_mock(mock40, "train").images[0]
     first = p.sample_stream(img, n=8, seed=1, chunk=4)
     assert next(first).n == 4  # paused after its first chunk
     out = {}

@@ -10,14 +10,11 @@ from model.science.pipeline import measure
 
 
 @pytest.fixture(scope="module")
-def galaxy(tmp_path_factory, registry_cache):
+def galaxy(tiny_mock):
     """Three noisy copies of one mock galaxy's spectrum, and its labels."""
     from model.data.dataset import MockDataset
-    from model.mock.store import write_dataset
 
-    path = tmp_path_factory.mktemp("pipeline-mock") / "mock"
-    write_dataset(path, 2, seed=11, shard_size=2, progress=False)
-    ds = MockDataset(path)
+    ds = MockDataset(tiny_mock(2, seed=11))
     it = ds.get(0)
     rng = np.random.default_rng(1)
     flux = it["flux_true"] + it["flux_true"].mean() / 40 * rng.standard_normal((3, it["flux_true"].size))

@@ -9,14 +9,11 @@ from model.errors import BadInputError
 
 
 @pytest.fixture(scope="module")
-def small_mock(tmp_path_factory, registry_cache):
+def small_mock(tiny_mock):
     """A 24-galaxy mock with noiseless spectra and true σ*, log M* (a few seconds)."""
     from model.data.dataset import MockDataset
-    from model.mock.store import write_dataset
 
-    path = tmp_path_factory.mktemp("mass-mock") / "mock"
-    write_dataset(path, 24, seed=3, shard_size=24, progress=False)
-    return MockDataset(path)
+    return MockDataset(tiny_mock(24, seed=3))
 
 
 def test_sigma_recovers_mock_truth_in_one_batch(small_mock):
