@@ -186,7 +186,7 @@ def measure_lines(wave_rest, flux, ivar=None, z=0.0, continuum=None, dv_max_kms:
                 c_line = np.array([np.interp(lam0[i], wave[sel], cont[i, sel]) for i in range(n)])
                 c_line = c_line + coef[:, -2] + coef[:, -1] * np.interp(lam0, wave[sel], xs)
                 vals[nm][0] = np.where(covered, coef[:, j] * zfac, np.nan)
-                vals[nm][1] = np.where(covered, np.sqrt(var[:, j]) * zfac, np.nan)
+                vals[nm][1] = np.where(covered & (var[:, j] >= 0), np.sqrt(np.abs(var[:, j])) * zfac, np.nan)  # < 0: degenerate fit
                 with np.errstate(divide="ignore", invalid="ignore"):
                     vals[nm][2] = np.where(covered & (c_line > 0), coef[:, j] / c_line, np.nan)
         for nm in names:
