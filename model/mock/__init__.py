@@ -14,4 +14,4 @@ image+spectrum training set can be downloaded here. Modules:
 - :mod:`model.mock.validate` — mock against real, as numbers and a figure.
 """
 
-GENERATOR_VERSION = "2.0"
+GENERATOR_VERSION = "2.1"

@@ -9,8 +9,10 @@ richer than disk, so colour gradients carry information), Calzetti dust that gro
 and inclination, σ* from the mass–σ relation, sizes from the mass–size relation at the
 galaxy's angular scale (Planck18), gas metallicity on the SDSS mass–metallicity relation and an
 ionisation parameter for the nebular lines, gas ionised by old stars (HOLMES), and a black hole
-(from σ*) whose Eddington ratio depends on the state of the central stars (Kauffmann & Heckman
-2009), so AGN follow their hosts. The stellar mass itself is fixed later
+(from σ*, which rises with the bulge share at fixed mass) whose Eddington ratio depends on the
+state of the central stars (Kauffmann & Heckman 2009: log-normal where the centre forms stars,
+a power law scaled by the stars' mass loss per unit black-hole mass where it is old), so AGN
+follow their hosts. The stellar mass itself is fixed later
 by scaling the spectrum to the r magnitude (``catalogue``).
 
 Parameters are drawn in blocks of ``BLOCK`` galaxies from ``default_rng([seed, 1, block])``, so
@@ -36,12 +38,15 @@ Z_LIMITS = (0.01, 0.35)  # where the templates cover u..z and the spectrum (rest
 AGN_NONE, AGN_SEYFERT, AGN_LINER = 0, 1, 2
 MIN_ANCHORS = 50
 QUIESCENT_METAL_OFFSET = 0.03  # dex below the Gallazzi et al. (2005) median for quiescent galaxies
+SIGMA_BT_PIVOT, SIGMA_BT_SLOPE = 0.6, 0.2  # σ* ∝ (B/T / pivot)^slope at fixed mass
 OH_SCATTER = 0.07  # dex of 12 + log(O/H) at fixed mass
 LOGU_SCATTER = 0.12  # dex of log U at fixed O/H
 HOLMES_EW_MEDIAN, HOLMES_EW_SCATTER = 0.5, 0.4  # Å and dex of W_old(Hα)
-AGN_DUTY_YOUNG = 0.3  # share of star-forming centres whose black hole accretes
-EDD_YOUNG_MEAN, EDD_YOUNG_SIGMA = -2.3, 0.55  # log-normal Eddington ratio (log λ) where the centre forms stars
-EDD_OLD_FLOOR, EDD_OLD_SLOPE = -4.5, 1.3  # power law P(log λ > t) = 10^(−slope (t − floor)) in old centres
+AGN_DUTY_YOUNG = 0.5  # share of star-forming centres whose black hole accretes
+AGN_DUTY_OLD = 0.45  # share of old centres whose black hole accretes (the rest: HOLMES gas only)
+EDD_YOUNG_MEAN, EDD_YOUNG_SIGMA = -2.0, 0.55  # log-normal Eddington ratio (log λ) where the centre forms stars
+EDD_OLD_FLOOR, EDD_OLD_SLOPE = -3.8, 1.3  # power law P(log λ > t) = 10^(−slope (t − floor)) in old centres
+EDD_OLD_FUEL_PIVOT = 2.5  # log M_bulge/M_BH at which the old-centre floor is EDD_OLD_FLOOR
 SEYFERT_LOG_EDD = -2.5  # Eddington ratio of the Seyfert/LINER transition
 AGN_MIN_LOG_L_OIII = 38.5  # below this an accreting black hole is not counted as an AGN (erg/s)
 
@@ -151,7 +156,8 @@ def _block(seed: int, block: int, z_min: float, z_max: float, r_max: float) -> d
     p["ebv_bulge"] = 0.3 * p["ebv_disk"]
 
     # kinematics
-    sig = rel.zahid_sigma(log_m) * np.where(quiescent, 1.0, 0.85) * 10 ** rng.normal(0, 0.07, n)
+    # at fixed mass σ* rises with the bulge share (bulges are compact: σ² ∝ GM/R)
+    sig = rel.zahid_sigma(log_m) * (p["bt_mass"] / SIGMA_BT_PIVOT) ** SIGMA_BT_SLOPE * 10 ** rng.normal(0, 0.07, n)
     p["sigma_star"] = np.clip(sig, 40.0, 380.0)
     p["sigma_gas"] = np.clip(rng.normal(55, 12, n), 25, 120)
 
@@ -177,15 +183,20 @@ def _block(seed: int, block: int, z_min: float, z_max: float, r_max: float) -> d
     p["holmes_n2ha"] = rng.normal(0.15, 0.12, n)
     p["holmes_o3hb"] = rng.normal(0.1, 0.12, n)
 
-    # AGN: black hole from σ*, Eddington ratio from the state of the central population
-    # (Kauffmann & Heckman 2009): log-normal where the centre forms stars, a power law whose
-    # amplitude falls with the age of the old stars (their mass-loss rate) where it does not.
+    # AGN: black hole from σ* (so from the bulge: σ* rises with B/T at fixed mass), Eddington ratio
+    # from the state of the central population (Kauffmann & Heckman 2009): where the centre forms
+    # stars, log-normal in half of the galaxies; where it does not, a power law whose amplitude is
+    # the stellar mass loss per unit black-hole mass, in the AGN_DUTY_OLD share of old centres.
     p["log_mbh"] = rel.mcconnell_ma_mbh(p["sigma_star"]) + rng.normal(0, 0.3, n)
     duty = rng.random(n) < AGN_DUTY_YOUNG
     log_edd_young = np.where(duty, rng.normal(EDD_YOUNG_MEAN, EDD_YOUNG_SIGMA, n), -8.0)
+    # old centres: the black hole is fed by the mass lost by the bulge's stars, ∝ M_bulge t^−1.3, so
+    # λ ∝ (M_bulge / M_BH) t^−1.3 (Kauffmann & Heckman 2009)
     age_centre = np.maximum(p["tform_bulge"], 1.0)
-    log_edd_old = (EDD_OLD_FLOOR - 1.3 * np.log10(age_centre / 10.0)
+    fuel = np.log10(p["bt_mass"]) + log_m - p["log_mbh"] - EDD_OLD_FUEL_PIVOT
+    log_edd_old = (EDD_OLD_FLOOR + fuel - 1.3 * np.log10(age_centre / 10.0)
                    - np.log10(np.clip(rng.random(n), 1e-12, 1.0)) / EDD_OLD_SLOPE)
+    log_edd_old = np.where(rng.random(n) < AGN_DUTY_OLD, log_edd_old, -8.0)
     p["agn_log_edd"] = np.minimum(np.where(quiescent, log_edd_old, log_edd_young), 0.0)
     # L[O III] = λ L_Edd / 3500 (bolometric correction of Heckman et al. 2004)
     log_l_oiii = p["agn_log_edd"] + np.log10(1.26e38) + p["log_mbh"] - np.log10(3500.0)

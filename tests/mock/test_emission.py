@@ -74,8 +74,9 @@ def test_holmes_lines_scale_with_their_equivalent_width(registry_cache):
 
 def test_agn_follow_their_hosts(rows):
     agn = rows.agn_type != 0
+    bright = agn & (rows.agn_log_l_oiii > 40.0)
     hi, lo = rows.sigma_star > 200, rows.sigma_star < 120
-    assert agn[hi].mean() > agn[lo].mean() + 0.2  # incidence rises with black-hole mass (σ*)
+    assert bright[hi].mean() > 3 * bright[lo].mean()  # luminous AGN need massive black holes (σ*)
     sey, lin = rows.agn_type == 1, rows.agn_type == 2
     assert sey.sum() > 100 and lin.sum() > 100
     # Kewley et al. 2006: LINER hosts are older and have higher σ* than Seyfert hosts
@@ -85,6 +86,32 @@ def test_agn_follow_their_hosts(rows):
     bright = agn & (rows.agn_log_l_oiii > 40.6)
     faint = agn & (rows.agn_log_l_oiii < 39.5)
     assert rows.dn4000[bright].median() < rows.dn4000[faint].median() - 0.1
+
+
+def test_agn_rise_with_bulge_mass_at_fixed_total_mass(rows):
+    cls = rows.bpt_class.astype(str)
+    bpt_agn = cls.isin(["composite", "seyfert", "liner"])
+    agn = rows.agn_type != 0
+    for quiescent in (False, True):
+        same = (rows.log_mstar > 10.6) & (rows.log_mstar < 11.0) & (rows.is_quiescent == quiescent)
+        cut = rows.bt_mass[same].median()
+        big, small = same & (rows.bt_mass > cut), same & (rows.bt_mass <= cut)
+        assert big.sum() > 500 and small.sum() > 500
+        # a bigger bulge holds a bigger black hole: brighter AGN, more often seen on the BPT diagram
+        assert rows.agn_log_l_oiii[big & agn].median() > rows.agn_log_l_oiii[small & agn].median() + 0.1
+        assert bpt_agn[big].mean() > bpt_agn[small].mean() + 0.02
+
+
+def test_old_centres_accrete_the_mass_their_stars_lose(registry_cache):
+    from model.mock import population as pop
+
+    p = pop.draw_population(5, 0, 3 * pop.BLOCK)
+    old = p.is_quiescent & (p.agn_log_edd > -8)
+    fuel = np.log10(p.bt_mass) + p.log_mstar_prior - p.log_mbh
+    hi, lo = old & (fuel > fuel[old].median()), old & (fuel <= fuel[old].median())
+    # Kauffmann & Heckman 2009: λ ∝ M_bulge/M_BH in old centres, so more fuel per black hole, faster accretion
+    assert p.agn_log_edd[hi].median() > p.agn_log_edd[lo].median() + 0.3
+    assert 0.3 < (p.agn_log_edd[p.is_quiescent] > -8).mean() < 0.6  # a duty cycle: many old centres are off
 
 
 def test_equivalent_widths_and_whan_labels(rows):
@@ -133,6 +160,18 @@ def test_checks_report_every_reference_entry_and_catch_a_wrong_mock(rows):
                                                bad.bpt_class.astype(str)))
     by = {r["check"]: r for r in run_checks(bad)}
     assert not by["bpt_agn_share"]["pass"] and not by["bpt_classifiable_share"]["pass"]
+
+
+def test_agn_fraction_check_fails_on_a_mock_with_the_wrong_trend(rows):
+    from model.mock.checks import reference_table, run_checks
+
+    good = {r["check"]: r for r in run_checks(rows)}["agn_fraction_vs_mass"]
+    assert np.all(np.diff(good["mock"][:3]) > 0)  # the mock's AGN share rises with mass up to 10^11
+    wrong = rows.copy()  # the same galaxies with their masses mirrored: the AGN share now falls with mass
+    ref = reference_table()["agn_fraction_vs_mass"]["log_mass"]
+    wrong["log_mstar"] = ref[0] + ref[-1] - rows.log_mstar
+    bad = {r["check"]: r for r in run_checks(wrong)}["agn_fraction_vs_mass"]
+    assert not bad["pass"] and np.all(np.diff(bad["mock"]) < 0)
 
 
 def test_reference_table_names_a_source_and_a_tolerance_for_every_check():
