@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 import numpy as np
 import torch
@@ -23,6 +23,14 @@ from model.hashing import sha256_file
 from model.settings import default_checkpoint
 
 DEFAULT_CHECKPOINT = default_checkpoint()  # the shipped model (``PHOTOSPEC_ASSETS`` moves it)
+
+
+class Encoded(NamedTuple):
+    """One galaxy's conditioning, scaled image and OOD score (encoded once, drawn from many times)."""
+
+    cond: object
+    x: torch.Tensor
+    ood: float
 
 
 class Predictor:
@@ -47,16 +55,28 @@ class Predictor:
         self.name = self.model.config.kind
         self._lock = threading.Lock()
 
+    def _generators(self, seeds) -> list[torch.Generator]:
+        # CPU and CUDA streams differ: a generator on the model's device
+        return [torch.Generator(device=self.device).manual_seed(int(s)) for s in seeds]
+
     @torch.no_grad()
-    def _draw(self, cond, x, n: int, seed: int, steps: int | None, callback=None):
-        gen = torch.Generator(device=self.device).manual_seed(int(seed))  # CPU and CUDA streams differ
-        flux, z, score = self.model.draw(cond, x, n, steps=steps, generator=gen, callback=callback)
+    def _draw(self, cond, x, n: int, seeds, steps: int | None, callback=None):
+        """n samples for each of the B galaxies of (cond, x) in one call into the model; galaxy k's noise
+        from its own generator seeded ``seeds[k]`` → (flux (B·n, P), z (B·n,), score (B·n,)) galaxy-major."""
+        gens = self._generators(seeds)
+        flux, z, score = self.model.draw(cond, x, n, steps=steps, generator=gens[0] if len(gens) == 1 else gens,
+                                         callback=callback)
         out = flux.float().cpu().numpy(), z.float().cpu().numpy(), score.float().cpu().numpy()
         for name, values in zip(("spectra", "redshifts", "scores"), out):
             if not np.isfinite(values).all():
                 raise PhotospecError(f"{self.checkpoint}: the model drew non-finite {name} (NaN or inf) for this "
                                      f"image: the checkpoint is damaged or diverged")
         return out
+
+    @staticmethod
+    def chunk_seed(seed: int, j: int) -> int:
+        """The seed of chunk j of a galaxy seeded ``seed`` (so chunks stream reproducibly)."""
+        return int(seed) * 100_003 + int(j)
 
     @torch.no_grad()
     def _encode(self, images: np.ndarray):
@@ -76,13 +96,19 @@ class Predictor:
             raise BadInputError(f"n: number of samples must be a positive integer, got {n}")
         return int(n)
 
-    def _chunks(self, cond, x, n: int, seed: int, chunk: int, steps, callback=None):
-        """Draw n samples in chunks; chunk j is seeded with (seed, j) → reproducible and streamable."""
+    @staticmethod
+    def _check_chunk(chunk) -> int:
         if isinstance(chunk, bool) or int(chunk) != chunk or chunk <= 0:
             raise BadInputError(f"chunk: must be a positive integer, got {chunk}")
+        return int(chunk)
+
+    def _chunks(self, cond, x, n: int, seeds, chunk: int, steps, callback=None):
+        """Draw n samples per galaxy in chunks, all galaxies of (cond, x) in one pass per chunk; chunk j of
+        galaxy k is seeded with (seeds[k], j) → reproducible, streamable and independent of the batch."""
+        chunk = self._check_chunk(chunk)
         for j, a in enumerate(range(0, n, chunk)):
             with self._lock:  # never yield while holding it: a paused stream must not block others
-                part = self._draw(cond, x, min(chunk, n - a), seed * 100_003 + j, steps, callback)
+                part = self._draw(cond, x, min(chunk, n - a), [self.chunk_seed(s, j) for s in seeds], steps, callback)
             yield part
 
     def _prediction(self, parts, ood: float, seed: int, steps) -> Prediction:
@@ -91,23 +117,62 @@ class Predictor:
                           self._meta(seed, steps))
 
     def sample(self, images, n: int = 64, seed: int = 0, steps: int | None = None, chunk: int = 16,
-               callback=None) -> Prediction | list[Prediction]:
+               callback=None, galaxies_per_pass: int = 64) -> Prediction | list[Prediction]:
         """n spectra per image; one image (5,64,64) → Prediction, a batch → list of Predictions.
 
-        Galaxy k of a batch is seeded with ``seed + k``, so a galaxy's samples do not depend on
-        which batch it was in, and equal the last item of ``sample_stream(image, n, seed + k)`` with
-        the same ``chunk``.
+        Up to ``galaxies_per_pass`` galaxies are drawn together, one forward pass per sampler step and
+        chunk for all of them. Galaxy k of a batch is seeded with ``seed + k`` and its noise comes only
+        from its own generators, so its samples do not depend on which batch it was in, and equal the
+        last item of ``sample_stream(image, n, seed + k)`` with the same ``chunk``.
         """
         n = self._check_n(n)
+        self._check_chunk(chunk)
+        if isinstance(galaxies_per_pass, bool) or int(galaxies_per_pass) != galaxies_per_pass or galaxies_per_pass <= 0:
+            raise BadInputError(f"galaxies_per_pass: must be a positive integer, got {galaxies_per_pass}")
         single = np.ndim(images) == 3
         imgs = check_image_batch(images)
         with self._lock:
             cond, x, ood = self._encode(imgs)
-        out = [self._prediction(list(self._chunks(cond.index(slice(k, k + 1)), x[k:k + 1], n, seed + k, chunk, steps,
-                                                  callback)),
-                                float(ood[k]), seed + k, steps)
-               for k in range(len(imgs))]
+        out = []
+        for a in range(0, len(imgs), int(galaxies_per_pass)):
+            b = min(a + int(galaxies_per_pass), len(imgs))
+            seeds = [seed + k for k in range(a, b)]
+            parts = list(self._chunks(cond.index(slice(a, b)), x[a:b], n, seeds, chunk, steps, callback))
+            out += [self._prediction([tuple(v.reshape(b - a, -1, *v.shape[1:])[k] for v in p) for p in parts],
+                                     float(ood[a + k]), seeds[k], steps)
+                    for k in range(b - a)]
         return out[0] if single else out
+
+    def encode(self, image) -> "Encoded":
+        """One galaxy's image (5,64,64) encoded once: what :meth:`sample_many` draws from."""
+        img = check_image_batch(image)
+        if len(img) != 1:
+            raise BadInputError(f"encode: one image at a time, got {len(img)}")
+        with self._lock:
+            cond, x, ood = self._encode(img)
+        return Encoded(cond, x, float(ood[0]))
+
+    def sample_many(self, requests, n: int, steps: int | None = None, callback=None) -> list[tuple]:
+        """Chunk j of several galaxies, drawn together, one forward pass per sampler step (what the
+        explorer batches across sessions). ``requests``: (encoded galaxy from :meth:`encode`, seed, j);
+        returns per request (flux (n, P), z (n,), score (n,)), equal to chunk j of ``sample_stream(image,
+        …, seed, chunk=n)``."""
+        n = self._check_n(n)
+        if not requests:
+            return []
+        from model.nets.conditioning import cond_cat
+
+        cond = cond_cat([r[0].cond for r in requests])
+        x = torch.cat([r[0].x for r in requests])
+        with self._lock:
+            flux, z, score = self._draw(cond, x, n, [self.chunk_seed(r[1], r[2]) for r in requests], steps, callback)
+        b = len(requests)
+        flux, z, score = flux.reshape(b, n, -1), z.reshape(b, n), score.reshape(b, n)
+        return [(flux[k], z[k], score[k]) for k in range(b)]
+
+    def prediction(self, parts, encoded: "Encoded", seed: int, steps=None) -> Prediction:
+        """The cumulative :class:`Prediction` of chunks ``parts`` ((flux, z, score) each) of one galaxy."""
+        return self._prediction(parts, encoded.ood, seed, steps)
 
     def sample_stream(self, image, n: int = 64, seed: int = 0, chunk: int = 16,
                       steps: int | None = None) -> Iterator[Prediction]:
@@ -119,7 +184,7 @@ class Predictor:
         with self._lock:
             cond, x, ood = self._encode(img)
         parts = []
-        for part in self._chunks(cond, x, n, seed, chunk, steps):
+        for part in self._chunks(cond, x, n, [seed], chunk, steps):
             parts.append(part)
             yield self._prediction(parts, float(ood[0]), seed, steps)
 
