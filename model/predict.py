@@ -91,13 +91,13 @@ class Predictor:
                 "steps": int(steps or self.model.config.steps), "sampler": self.model.config.sampler}
 
     @staticmethod
-    def _check_n(n) -> int:
+    def check_n(n) -> int:
         if isinstance(n, bool) or int(n) != n or n <= 0:
             raise BadInputError(f"n: number of samples must be a positive integer, got {n}")
         return int(n)
 
     @staticmethod
-    def _check_chunk(chunk) -> int:
+    def check_chunk(chunk) -> int:
         if isinstance(chunk, bool) or int(chunk) != chunk or chunk <= 0:
             raise BadInputError(f"chunk: must be a positive integer, got {chunk}")
         return int(chunk)
@@ -105,7 +105,7 @@ class Predictor:
     def _chunks(self, cond, x, n: int, seeds, chunk: int, steps, callback=None):
         """Draw n samples per galaxy in chunks, all galaxies of (cond, x) in one pass per chunk; chunk j of
         galaxy k is seeded with (seeds[k], j) → reproducible, streamable and independent of the batch."""
-        chunk = self._check_chunk(chunk)
+        chunk = self.check_chunk(chunk)
         for j, a in enumerate(range(0, n, chunk)):
             with self._lock:  # never yield while holding it: a paused stream must not block others
                 part = self._draw(cond, x, min(chunk, n - a), [self.chunk_seed(s, j) for s in seeds], steps, callback)
@@ -125,8 +125,8 @@ class Predictor:
         from its own generators, so its samples do not depend on which batch it was in, and equal the
         last item of ``sample_stream(image, n, seed + k)`` with the same ``chunk``.
         """
-        n = self._check_n(n)
-        self._check_chunk(chunk)
+        n = self.check_n(n)
+        self.check_chunk(chunk)
         if isinstance(galaxies_per_pass, bool) or int(galaxies_per_pass) != galaxies_per_pass or galaxies_per_pass <= 0:
             raise BadInputError(f"galaxies_per_pass: must be a positive integer, got {galaxies_per_pass}")
         single = np.ndim(images) == 3
@@ -157,7 +157,7 @@ class Predictor:
         explorer batches across sessions). ``requests``: (encoded galaxy from :meth:`encode`, seed, j);
         returns per request (flux (n, P), z (n,), score (n,)), equal to chunk j of ``sample_stream(image,
         …, seed, chunk=n)``."""
-        n = self._check_n(n)
+        n = self.check_n(n)
         if not requests:
             return []
         from model.nets.conditioning import cond_cat
@@ -177,7 +177,7 @@ class Predictor:
     def sample_stream(self, image, n: int = 64, seed: int = 0, chunk: int = 16,
                       steps: int | None = None) -> Iterator[Prediction]:
         """Cumulative predictions for one galaxy: the first ``chunk`` samples, then more, up to n."""
-        n = self._check_n(n)
+        n = self.check_n(n)
         img = check_image_batch(image)
         if len(img) != 1:
             raise BadInputError(f"sample_stream: one image at a time, got {len(img)}")
