@@ -25,6 +25,16 @@ from model.settings import default_checkpoint
 DEFAULT_CHECKPOINT = default_checkpoint()  # the shipped model (``PHOTOSPEC_ASSETS`` moves it)
 
 
+MAX_FRAMES = 256  # the most sampler steps :meth:`Predictor.trajectory` keeps (evenly spaced, the last always)
+
+
+def kept_steps(steps: int, max_frames: int = MAX_FRAMES) -> set[int]:
+    """The sampler steps a trajectory keeps: all of them up to ``max_frames``, else evenly spaced incl. the last."""
+    if steps <= max_frames:
+        return set(range(steps))
+    return {int(round(v)) for v in np.linspace(0, steps - 1, max_frames)}
+
+
 class Encoded(NamedTuple):
     """One galaxy's conditioning, scaled image and OOD score (encoded once, drawn from many times)."""
 
@@ -187,6 +197,49 @@ class Predictor:
         for part in self._chunks(cond, x, n, [seed], chunk, steps):
             parts.append(part)
             yield self._prediction(parts, float(ood[0]), seed, steps)
+
+    def trajectory(self, image, n: int = 4, seed: int = 0, steps: int | None = None, on_frame=None,
+                   max_frames: int = MAX_FRAMES) -> list[dict]:
+        """The reverse diffusion of n samples of one galaxy, seen through the model's x0 estimate at each step.
+
+        At every sampler step the denoiser's estimate of the clean sample (x̂0, e.g. Ho et al. 2020 eq. 15)
+        is decoded into normalised observed-frame flux with the model's ``decode``: the spectra the
+        model "sees" at that noise level, from noise (σ ≈ 1) to the final samples. Returns frames
+        ``{"i", "steps", "t", "sigma", "flux" (n, P)}`` (at most ``max_frames``, evenly spaced, the last
+        always), each also passed to ``on_frame`` as soon as it is decoded. Seeded like chunk 0 of
+        ``sample_stream(image, n, seed, chunk=n)``: the last frame is the normalised flux of those samples.
+        """
+        n = self.check_n(n)
+        if n > 64:
+            raise BadInputError(f"n: a trajectory shows at most 64 samples, got {n}")
+        decode = getattr(self.model, "decode", None)
+        if decode is None:
+            raise BadInputError(f"{self.checkpoint}: model kind {self.name!r} has no decode, so its sampler steps "
+                                "cannot be shown as spectra")
+        img = check_image_batch(image)
+        if len(img) != 1:
+            raise BadInputError(f"trajectory: one image at a time, got {len(img)}")
+        frames: list[dict] = []
+        keep: set[int] | None = None
+
+        def grab(info: dict) -> None:
+            nonlocal keep
+            if keep is None:
+                keep = kept_steps(int(info["steps"]), max_frames)
+            if info["i"] not in keep:
+                return
+            out = decode(info["x0_pred"])
+            flux = (out[0] if isinstance(out, tuple) else out).float().cpu().numpy()
+            frame = {"i": int(info["i"]), "steps": int(info["steps"]), "t": float(info["t"]),
+                     "sigma": float(info["sigma"]), "flux": flux}
+            frames.append(frame)
+            if on_frame is not None:
+                on_frame(frame)
+
+        with self._lock:
+            cond, x, _ = self._encode(img)
+            self._draw(cond, x, n, [self.chunk_seed(seed, 0)], steps, callback=grab)
+        return frames
 
 
 def load_default(device: str | None = None) -> Predictor:
