@@ -137,9 +137,13 @@ def serve_and_load(mode: str, counts: list[int], n: int, timeout: float) -> list
             proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_for_page(url, proc, timeout)
-            run_load(url, galaxy_ids(1, 99), n, timeout)  # the first session starts the deferred warm-up
-            if not wait_for_log(log_path, "property tools ready", proc, timeout):
+            # a client without a browser never reports "page loaded", which a cold server's shell waits for
+            # before building the panes: wait until the warm-up has the panes ready (pages are then built whole)
+            # and has loaded the model (≤ 20 s later without a visitor's page)
+            if not (wait_for_log(log_path, "CMD's kernels ready", proc, timeout)
+                    and wait_for_log(log_path, "property tools ready", proc, timeout)):
                 print("warm-up did not report ready in time; measuring anyway", flush=True)
+            run_load(url, galaxy_ids(1, 99), n, timeout)  # one galaxy first: the first sampling job's own set-up
             for k, count in enumerate(counts):
                 base = rss_mb(proc.pid)
                 t0 = time.perf_counter()

@@ -17,6 +17,7 @@ variable                   meaning                                              
                            requests from sessions into one batched draw (0: each
                            session draws alone)
 ``PHOTOSPEC_SAMPLER_WORKERS`` threads running the explorer's sessions' jobs      24
+``PHOTOSPEC_CMD_PREVIEW``  ``0``: no cached CMD image on a cold server's page     shown when cached
 ``PHOTOSPEC_CATALOGUE``    catalogue the explorer serves                         the default mock catalogue in the cache
 ``PHOTOSPEC_FULL_CATALOGUE`` ``1``: the explorer reads every catalogue column     light columns only
 ``PHOTOSPEC_WARMUP``       ``sync``: warm the explorer up before serving         in the background
@@ -113,6 +114,16 @@ def gather_ms() -> float:
 def sampler_workers() -> int:
     """``PHOTOSPEC_SAMPLER_WORKERS``: threads running the explorer's sampling jobs (default 24)."""
     return _number("PHOTOSPEC_SAMPLER_WORKERS", 24, int, 1)
+
+
+def default_catalogue_dir() -> Path:
+    """Where set-up writes the default mock catalogue (``<cache>/catalogue-default``)."""
+    return cache_dir() / "catalogue-default"
+
+
+def cmd_preview() -> bool:
+    """``PHOTOSPEC_CMD_PREVIEW=0``: a cold explorer shows no cached CMD image while its panes load."""
+    return _get("PHOTOSPEC_CMD_PREVIEW") != "0"
 
 
 def catalogue() -> str | None:
