@@ -5,8 +5,8 @@ on the server's sampler pool: a few samples are drawn for the current image and,
 sampler step, the model's estimate of the clean spectrum (x̂0) is decoded and streamed to the page,
 so the step slider grows as the model works, like the samples do. The plot writes the step, the
 noise level σ and the time t on itself. Bounded: at most :data:`MAX_SHOWN` samples and
-:data:`model.predict.MAX_FRAMES` steps per run, one run per session at a time (a new galaxy or a new
-run makes the old one's frames be ignored). With no galaxy picked, the pane says so and nothing runs.
+:data:`model.predict.MAX_FRAMES` steps per run, one run per session at a time (a new galaxy makes the
+old run's frames be ignored). With no galaxy picked, the pane says so and nothing runs.
 """
 
 from __future__ import annotations
@@ -79,6 +79,8 @@ class DiffusionPlayer(Viewer):
             self._player.direction = 0
             self.notify("warning", NO_GALAXY)
             return None
+        if self.running:  # one run per session at a time
+            return self.last_future
         self._run = run = next(_runs)
         doc = pn.state.curdoc
         image = np.array(self.state.image, dtype=np.float32)
