@@ -12,12 +12,13 @@ properties, how many sessions completed, the server's RSS (and its peak), and er
 server log.
 
 "before" is the server with each session drawing alone (``PHOTOSPEC_GATHER_MS=0``, 4 sampler
-threads: the previous behaviour), "after" the default (chunk requests gathered for 20 ms and drawn
-in one batch), in the same run. Targets: 10 sessions p95 ≤ 2 s to the first samples and ≤ 8 s to
+threads), or, with ``--before-tree DIR``, the explorer of another checkout (e.g. the previous
+release: ``git archive <commit> | tar -x -C DIR``) served the same way; "after" is this checkout
+with its defaults (chunk requests gathered for 20 ms and drawn in one batch), in the same run. Targets: 10 sessions p95 ≤ 2 s to the first samples and ≤ 8 s to
 64 samples with properties; 20 sessions all complete, no server-log errors, RSS ≤ 3 GB. Exits
 non-zero only when it cannot run.
 
-    .venv/bin/python benchmarks/bench_sessions.py [--sessions 10 20] [--modes before after] [--timeout 300]
+    .venv/bin/python benchmarks/bench_sessions.py [--sessions 10 20] [--modes before after] [--before-tree DIR]
 """
 
 from __future__ import annotations
@@ -122,25 +123,39 @@ def galaxy_ids(k: int, seed: int) -> list[int]:
     return [int(g) for g in np.random.default_rng(seed).choice(ids, k, replace=False)]
 
 
-def serve_and_load(mode: str, counts: list[int], n: int, timeout: float) -> list[dict]:
+def tree_command(cmd: list[str], env: dict, tree: Path) -> tuple[list[str], dict, Path]:
+    """``cmd`` serving the explorer of the checkout ``tree`` instead of this one (its app, warm-up and code)."""
+    here = Path(__import__("explorer").__file__).resolve().parent
+    there = tree.resolve() / "explorer"
+    if not (there / "served" / "app.py").exists():
+        raise SystemExit(f"{tree}: no explorer/served/app.py in this checkout")
+    cmd = [str(there / Path(a).resolve().relative_to(here)) if a.startswith(str(here)) else a for a in cmd]
+    return cmd, {**env, "PYTHONPATH": str(tree.resolve())}, tree.resolve()
+
+
+def serve_and_load(mode: str, counts: list[int], n: int, timeout: float, before_tree: Path | None = None) -> list[dict]:
     from model.commands.serve import panel_command
     from tests.ui.harness import free_port
 
     port = free_port()
     cmd, env = panel_command(Namespace(catalogue=None, port=port, address="127.0.0.1", show=False))
-    env.update(MODES[mode])
+    cwd = ROOT
+    if mode == "before" and before_tree is not None:
+        cmd, env, cwd = tree_command(cmd, env, before_tree)
+    else:
+        env.update(MODES[mode])
     url = f"http://127.0.0.1:{port}/app"
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         log_path = Path(tmp) / "serve.log"
         with open(log_path, "ab") as log:
-            proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_for_page(url, proc, timeout)
             # a client without a browser never reports "page loaded", which a cold server's shell waits for
             # before building the panes: wait until the warm-up has the panes ready (pages are then built whole)
             # and has loaded the model (≤ 20 s later without a visitor's page)
-            if not (wait_for_log(log_path, "CMD's kernels ready", proc, timeout)
+            if not (wait_for_log(log_path, "kernels ready", proc, timeout)
                     and wait_for_log(log_path, "property tools ready", proc, timeout)):
                 print("warm-up did not report ready in time; measuring anyway", flush=True)
             run_load(url, galaxy_ids(1, 99), n, timeout)  # one galaxy first: the first sampling job's own set-up
@@ -171,11 +186,12 @@ def main(argv=None) -> int:
     ap.add_argument("--modes", nargs="+", default=["before", "after"], choices=list(MODES))
     ap.add_argument("--samples", type=int, default=64, help="samples each session asks for")
     ap.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for a session's answers")
+    ap.add_argument("--before-tree", type=Path, help="serve this checkout's explorer as 'before'")
     args = ap.parse_args(argv)
     client_models()
     results = []
     for mode in args.modes:
-        for row in serve_and_load(mode, args.sessions, args.samples, args.timeout):
+        for row in serve_and_load(mode, args.sessions, args.samples, args.timeout, args.before_tree):
             results.append(row)
             print(f"{row['mode']:6s} {row['sessions']:3d} sessions: {row['done']}/{row['sessions']} complete; "
                   f"pick → first samples p50 {pct(row['first'], 50):.2f} s, p95 {pct(row['first'], 95):.2f} s; "
