@@ -70,7 +70,8 @@ def preview_is_fresh(source: Path | None = None) -> bool:
 
 
 def write_preview(catalogue, source: Path | None = None) -> Path | None:
-    """Bin ``catalogue``'s default CMD (a 2-D histogram, log-scaled like the CMD's density) into the cache (the warm-up calls it); the PNG's path, or None."""
+    """Bin ``catalogue``'s default CMD into the cache (a 2-D histogram, log-scaled like the CMD's density;
+    the warm-up calls it); the PNG's path, or None."""
     import numpy as np
     from colorcet import fire
     from PIL import Image
@@ -91,47 +92,6 @@ def write_preview(catalogue, source: Path | None = None) -> Path | None:
     rgb = lut[np.clip((level * (len(lut) - 1)).astype(int), 0, len(lut) - 1)]
     rgb[counts == 0] = 255  # empty pixels white
     img = Image.fromarray(rgb, "RGB")
-    png, meta = preview_paths(source)
-    try:
-        info = json.loads(meta.read_text())
-        if info.get("stamp") != _stamp(source):
-            return None
-        return png.read_bytes(), info
-    except (OSError, ValueError):
-        return None
-
-
-def preview_is_fresh(source: Path | None = None) -> bool:
-    """True when the cache holds the CMD picture of the catalogue at ``source`` as it is now."""
-    source = source or catalogue_source()
-    try:
-        return json.loads(preview_paths(source)[1].read_text()).get("stamp") == _stamp(source) is not None
-    except (OSError, ValueError):
-        return False
-
-
-def write_preview(catalogue, source: Path | None = None) -> Path | None:
-    """Bin ``catalogue``'s default CMD (a 2-D histogram, log-scaled like the CMD's density) into the cache (the warm-up calls it); the PNG's path, or None."""
-    import datashader as ds
-    import datashader.transfer_functions as tf
-    import numpy as np
-    import pandas as pd
-    from colorcet import fire
-
-    source = source or catalogue_source()
-    stamp = _stamp(source)
-    if stamp is None or X not in catalogue.df.columns or Y not in catalogue.df.columns:
-        return None
-    x, y = catalogue.column(X), catalogue.column(Y)
-    ok = np.isfinite(x) & np.isfinite(y)
-    if ok.sum() < 2:
-        return None
-    xr = tuple(float(v) for v in np.percentile(x[ok], [0.1, 99.9]))
-    yr = tuple(float(v) for v in np.percentile(y[ok], [0.1, 99.9]))
-    df = pd.DataFrame({X: x[ok], Y: y[ok]})
-    agg = ds.Canvas(plot_width=WIDTH, plot_height=HEIGHT, x_range=xr, y_range=yr).points(df, X, Y, ds.count())
-    img = tf.set_background(tf.shade(agg, cmap=fire, how="log"), "white").to_pil()
-    img = img.transpose(0)  # FLIP_TOP_BOTTOM: bright galaxies (small M_r) at the top, as on the CMD
     png, meta = preview_paths(source)
     try:
         png.parent.mkdir(parents=True, exist_ok=True)
