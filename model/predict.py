@@ -3,7 +3,11 @@
 ``Predictor.sample(images, n, seed)`` returns a :class:`Prediction` per call (all galaxies, n
 samples each); ``Predictor.sample_stream`` yields growing predictions for one galaxy so a caller
 can paint the first chunk before the rest is drawn. Each image is encoded once; samples are
-seeded per galaxy, so ``(image, seed, n)`` always gives the same spectra.
+seeded per galaxy, so ``(image, seed, n)`` always gives the same spectra. Several galaxies are
+drawn in one forward pass per sampler step (``sample`` on a batch; ``encode`` + ``sample_many``
+for chunks of different callers), each from its own generators, so batching never changes a
+galaxy's samples beyond float rounding. ``trajectory`` decodes the sampler's x0 estimate at
+every step (the explorer's diffusion player).
 """
 
 from __future__ import annotations
@@ -102,12 +106,14 @@ class Predictor:
 
     @staticmethod
     def check_n(n) -> int:
+        """``n`` as a positive sample count; BadInputError otherwise."""
         if isinstance(n, bool) or int(n) != n or n <= 0:
             raise BadInputError(f"n: number of samples must be a positive integer, got {n}")
         return int(n)
 
     @staticmethod
     def check_chunk(chunk) -> int:
+        """``chunk`` as a positive chunk size; BadInputError otherwise."""
         if isinstance(chunk, bool) or int(chunk) != chunk or chunk <= 0:
             raise BadInputError(f"chunk: must be a positive integer, got {chunk}")
         return int(chunk)
