@@ -3,8 +3,8 @@
 ``build_app(catalogue, predictor)`` is what ``app.py`` serves; tests pass their own catalogue and
 predictor. This module needs only Panel: while a server is still cold (HoloViews, datashader and
 the datashader kernels not loaded yet, which ``explorer/warmup.py`` starts when the server
-starts), a visitor gets the page shell with a loading message at once and the panes follow once
-the browser has it; on a warm server the page is built whole (one round trip fewer). The page is
+starts), a visitor gets the page shell with a loading message and a cached picture of the CMD
+(``explorer.preview``) at once, and the panes follow once the browser has it; on a warm server the page is built whole (one round trip fewer). The page is
 fully self-hosted (Bootstrap template, resources served by the Panel server, no web fonts), so it
 works offline.
 """
@@ -102,7 +102,10 @@ def build_app(catalogue=None, predictor=None):
     if server.panes_ready.is_set():
         fill(staged=False)
     else:
-        main.append(loading_message())
+        from explorer.preview import preview_pane
+
+        preview = preview_pane()  # the cached CMD picture, replaced by the panes when they arrive
+        main.extend([loading_message(), preview] if preview is not None else [loading_message()])
         pn.state.onload(lambda: fill(staged=True))
     pn.state.onload(server.first_page.set)
     return tmpl

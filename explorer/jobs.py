@@ -45,6 +45,7 @@ class SamplingJobs(param.Parameterized):
         self.predictor = predictor
         self.notify = notify or (lambda level, text: None)
         self._job = 0
+        self._drawn = (0, 0)  # (job, samples) of the newest cumulative prediction posted to the page
         self.last_future = None
         state.param.watch(self._on_pick, ["galaxy_id"])
         state.param.watch(self._on_request, ["n_samples", "seed", "image"])
@@ -113,6 +114,7 @@ class SamplingJobs(param.Parameterized):
                         return
                     last = pred
                     done = int(np.asarray(pred.flux).shape[0])
+                    self._drawn = (job, done)  # a partial result already overtaken is not drawn (see _partial)
                     post_to_session(doc, lambda p=pred, d=done: self._partial(job, p, d, n))
                 if last is None:
                     raise PhotospecError("the predictor returned no samples")
@@ -130,8 +132,8 @@ class SamplingJobs(param.Parameterized):
         return self.last_future
 
     def _partial(self, job, pred, done, n):
-        if self._job != job:
-            return
+        if self._job != job or self._drawn[0] == job and done < self._drawn[1]:
+            return  # superseded, or a bigger cumulative prediction is already on its way: paint only that one
         self.state.param.update(prediction=pred, progress=min(100, int(round(100 * done / n))),
                                 message=f"{done}/{n} samples drawn")
 

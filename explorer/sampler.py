@@ -3,9 +3,10 @@
 :class:`SharedPredictor` loads the default predictor (``model.predict.load_default``, CUDA if present
 else CPU) once, lazily, with ``PHOTOSPEC_THREADS`` torch threads (default 1: on a shared CPU, two
 intra-op threads made 64 samples 20–40× slower whenever another job held a core; sessions
-interleave by chunk anyway). Each request runs on a :class:`SamplerPool` thread: it pulls cumulative
-predictions from ``Predictor.sample_stream`` one chunk at a time, holding the shared lock only
-while a chunk is computed, so several sessions interleave and all get their spectra. Results go
+interleave by chunk anyway). Each request runs on a :class:`SamplerPool` thread: it encodes its
+image once and asks for its samples one chunk at a time; chunks asked for by several sessions at
+once are drawn together in one batched forward pass (:class:`~explorer.batcher.ChunkBatcher`),
+and each session still streams its own cumulative predictions. Results go
 back to the session's document with ``pn.state.execute`` (scheduled on the event loop, document
 lock held). The server's one pool and predictor live in :class:`explorer.server.ServerState`.
 """
@@ -28,11 +29,16 @@ __all__ = ["SharedPredictor", "SamplerPool", "post_to_session"]
 class SharedPredictor:
     """A lazily loaded predictor with a lock around every call into the model."""
 
-    def __init__(self, loader: Callable[[], object] | None = None):
+    def __init__(self, loader: Callable[[], object] | None = None, gather_ms: float | None = None):
+        from explorer.batcher import ChunkBatcher
+
         self._loader = loader
         self._predictor = None
         self._load_lock = threading.Lock()
         self.lock = threading.Lock()
+        gather_ms = settings.gather_ms() if gather_ms is None else gather_ms
+        # 0: every session draws alone, its chunks interleaved with the others' under the lock
+        self.batcher = ChunkBatcher(self.get, self.lock, gather_ms / 1000) if gather_ms > 0 else None
 
     def get(self):
         """The predictor, loading it on first use (raises what the loader raises)."""
@@ -50,8 +56,13 @@ class SharedPredictor:
         return self._predictor
 
     def stream(self, image: np.ndarray, n: int, seed: int = 0, chunk: int = 16) -> Iterator[object]:
-        """Cumulative predictions for one image; the model lock is held per chunk only."""
+        """Cumulative predictions for one image; the model lock is held per chunk only, and chunks
+        that several sessions ask for at once are drawn in one batch (a predictor without
+        ``sample_many`` streams alone). The same samples as ``Predictor.sample_stream``."""
         predictor = self.get()
+        if self.batcher is not None and hasattr(predictor, "sample_many"):
+            yield from self._gathered(predictor, image, n, seed, chunk)
+            return
         it = predictor.sample_stream(image, n, seed=seed, chunk=chunk)
         while True:
             with self.lock:
@@ -60,6 +71,16 @@ class SharedPredictor:
                 except StopIteration:
                     return
             yield pred
+
+
+    def _gathered(self, predictor, image, n: int, seed: int, chunk: int) -> Iterator[object]:
+        n, chunk = predictor.check_n(n), predictor.check_chunk(chunk)
+        with self.lock:
+            encoded = predictor.encode(image)
+        parts = []
+        for j, a in enumerate(range(0, n, chunk)):
+            parts.append(self.batcher.draw(encoded, seed, j, min(chunk, n - a)))
+            yield predictor.prediction(parts, encoded, seed)
 
 
 def post_to_session(doc, fn: Callable[[], None]) -> None:

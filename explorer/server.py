@@ -24,11 +24,12 @@ log = logging.getLogger(__name__)
 class ServerState:
     """Shared by the sessions of one server: catalogues, model, sampler threads, start-up events, caches."""
 
-    def __init__(self, loader: Callable[[], object] | None = None, workers: int = 4):
+    def __init__(self, loader: Callable[[], object] | None = None, workers: int | None = None):
         from explorer.sampler import SamplerPool, SharedPredictor
 
         self.predictor = SharedPredictor(loader)
-        self.sampler = SamplerPool(workers)
+        # jobs mostly wait for their gathered chunks: enough threads that a class's requests meet in one batch
+        self.sampler = SamplerPool(workers or settings.sampler_workers())
         self.first_page = threading.Event()  # a visitor's page has loaded (the warm-up waits for it)
         self.page_building = threading.Event()  # a visitor's panes are being built (the warm-up skips its CMD)
         self.panes_ready = threading.Event()  # panes imported, CMD kernels compiled: pages are built whole

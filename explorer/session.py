@@ -15,6 +15,7 @@ from explorer.cutout import CutoutView
 from explorer.escaping import escape_text
 from explorer.export import ExportView
 from explorer.overlays import OverlaysView
+from explorer.player import DiffusionPlayer
 from explorer.properties import PropertiesView
 from explorer.sampler import SharedPredictor
 from explorer.server import ServerState, server_state
@@ -60,6 +61,7 @@ class Explorer:
                                              pool=self.server.sampler)
         self.export = ExportView(self.state, notify=self.notify)
         self.upload = UploadView(self.state, notify=self.notify)
+        self.player = DiffusionPlayer(self.state, self.predictor, pool=self.server.sampler, notify=self.notify)
         self.note = note
 
     def sync_url(self) -> None:
@@ -78,8 +80,9 @@ class Explorer:
                       pn.Column(self.cutout, width=360), sizing_mode="stretch_width", height=460)
 
     def rest(self) -> list:
-        """Sampling controls, spectra and the Properties / Population / About tabs."""
-        tabs = pn.Tabs(("Properties", self.properties), ("Population", self.overlays), ("About", about_pane()),
+        """Sampling controls, spectra and the Properties / Population / Diffusion / About tabs."""
+        tabs = pn.Tabs(("Properties", self.properties), ("Population", self.overlays),
+                       ("Diffusion", self.player), ("About", about_pane()),
                        dynamic=True, sizing_mode="stretch_width")
         return [self.controller, pn.Column(self.spectra, height=400, sizing_mode="stretch_width"), tabs]
 

@@ -157,10 +157,13 @@ class SpectraView(Viewer):
                 color="black", line_width=1.0, line_dash="dashed"))
         if self.show_lines and c["lines"]:
             ymax = float(np.nanmax(b["p97"][sel])) if sel.any() else 1.0
-            for name, lam, kind in c["lines"]:
-                col = "#3182bd" if kind == "emission" else "#8c510a"
-                layers.append(hv.VLine(lam).opts(color=col, line_dash="dotted", line_width=1))
-                layers.append(hv.Text(lam, ymax, name, fontsize=8, halign="left", valign="top").opts(color=col))
+            for kind, col in (("emission", "#3182bd"), ("absorption", "#8c510a")):
+                marks = [(lam, name) for name, lam, k in c["lines"] if k == kind]
+                if not marks:
+                    continue  # one glyph per kind, not two per line: a re-render builds 4 glyphs instead of ~26
+                layers.append(hv.VLines([m[0] for m in marks]).opts(color=col, line_dash="dotted", line_width=1))
+                layers.append(hv.Labels([(lam, ymax, name) for lam, name in marks], ["wavelength", "flux"], "line")
+                              .opts(text_color=col, text_font_size="8pt", text_align="left", text_baseline="top"))
         title = f"{c['n']} samples · median z = {c['z']:.4f}"
         return hv.Overlay(layers).opts(**opts, title=title, xlim=(lo, hi), legend_position="top_right")
 

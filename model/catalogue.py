@@ -62,9 +62,9 @@ class BoundedCache:
 
 def default_path() -> Path:
     """Where set-up writes the default mock catalogue (``photospec mock --catalogue-only --out``)."""
-    from model.data.registry import cache_dir
+    from model.settings import default_catalogue_dir
 
-    return cache_dir() / "catalogue-default"
+    return default_catalogue_dir()
 
 
 def detect_columns(columns, label: str = "catalogue") -> dict[str, str]:

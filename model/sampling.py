@@ -12,7 +12,9 @@
 * ``x`` is the starting noise at t = 1 (any shape, batch first), e.g. from :func:`prior_noise`.
 * ``cond`` is computed once outside the loop (encode each galaxy once) and passed unchanged.
 * ``callback`` is called after each evaluation with ``{"i", "steps", "t", "sigma", "x", "x0_pred"}``;
-  ``generator`` seeds ancestral noise.
+  ``generator`` seeds ancestral noise: one ``torch.Generator``, or a sequence of G generators, one per
+  galaxy of a batch whose rows are G equal galaxy-major blocks; block g's noise then comes only from
+  generator g, so a galaxy's samples do not depend on the batch it was drawn in (:func:`block_noise`).
 * The last step always returns the denoiser's x0 estimate at the smallest noise level, so the
   output carries no leftover noise.
 """
@@ -31,11 +33,43 @@ from model.errors import BadInputError
 DEFAULT_STEPS = {"ddpm": None, "ddim": 50, "dpmpp_2m": 20}  # None: every step of the schedule (T)
 
 
+def generators(generator) -> list | None:
+    """``generator`` as a list (one per galaxy block), or None for torch's global generator."""
+    if generator is None:
+        return None
+    if isinstance(generator, torch.Generator):
+        return [generator]
+    gens = list(generator)
+    if not gens or not all(isinstance(g, torch.Generator) for g in gens):
+        raise BadInputError("generator: need a torch.Generator or a non-empty sequence of them")
+    return gens
+
+
+def check_generators(generator, galaxies: int):
+    """``generator`` unchanged if it fits ``galaxies`` (one generator for one galaxy, else one per galaxy)."""
+    gens = generators(generator)
+    if gens is not None and len(gens) != galaxies and not (len(gens) == 1 and galaxies == 1):
+        raise BadInputError(f"generator: {len(gens)} generator(s) for {galaxies} galaxies; need one per galaxy")
+    return generator
+
+
+def block_noise(n: int, shape: tuple[int, ...], generator=None, device=None, dtype=torch.float32) -> torch.Tensor:
+    """(n, *shape) standard normal noise; with G generators, rows [g·n/G, (g+1)·n/G) come from generator g."""
+    gens = generators(generator)
+    if gens is None or len(gens) == 1:
+        return torch.randn((int(n), *shape), generator=None if gens is None else gens[0], device=device, dtype=dtype)
+    if n % len(gens):
+        raise BadInputError(f"generator: {len(gens)} generators cannot split a batch of {n} rows into equal blocks")
+    per = n // len(gens)
+    return torch.cat([torch.randn((per, *shape), generator=g, device=device, dtype=dtype) for g in gens])
+
+
 def prior_noise(n: int, shape: tuple[int, ...], generator=None, device=None, dtype=torch.float32) -> torch.Tensor:
-    """n draws of standard normal noise of ``shape`` (the t = 1 prior of a VP process)."""
-    if int(n) != n or n <= 0:
+    """n draws of standard normal noise of ``shape`` (the t = 1 prior of a VP process); a sequence of G
+    generators draws n/G rows from each, galaxy-major (:func:`block_noise`)."""
+    if isinstance(n, bool) or int(n) != n or n <= 0:
         raise BadInputError(f"n: number of samples must be a positive integer, got {n}")
-    return torch.randn((int(n), *shape), generator=generator, device=device, dtype=dtype)
+    return block_noise(int(n), shape, generator, device, dtype)
 
 
 def _check_x(x: torch.Tensor) -> None:
@@ -101,7 +135,7 @@ def _report(callback, i, steps, t, sigma, x, x0):
 
 
 def _noise(x: torch.Tensor, generator) -> torch.Tensor:
-    return torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+    return block_noise(x.shape[0], tuple(x.shape[1:]), generator, device=x.device, dtype=x.dtype)
 
 
 def _walk(schedule: DiscreteSchedule, ts: torch.Tensor):

@@ -13,6 +13,11 @@ variable                   meaning                                              
 ``PHOTOSPEC_DEVICE``       torch device of the networks (``cpu``, ``cuda:1``)    CUDA when available, else CPU
 ``PHOTOSPEC_BF16``         ``1``/``0``: force bf16 autocast on/off               measured per network kind
 ``PHOTOSPEC_THREADS``      torch threads of the explorer's shared sampler        1
+``PHOTOSPEC_GATHER_MS``    how long the explorer's sampler gathers chunk          20
+                           requests from sessions into one batched draw (0: each
+                           session draws alone)
+``PHOTOSPEC_SAMPLER_WORKERS`` threads running the explorer's sessions' jobs      24
+``PHOTOSPEC_CMD_PREVIEW``  ``0``: no cached CMD image on a cold server's page     shown when cached
 ``PHOTOSPEC_CATALOGUE``    catalogue the explorer serves                         the default mock catalogue in the cache
 ``PHOTOSPEC_FULL_CATALOGUE`` ``1``: the explorer reads every catalogue column     light columns only
 ``PHOTOSPEC_WARMUP``       ``sync``: warm the explorer up before serving         in the background
@@ -86,6 +91,39 @@ def sampler_threads() -> int:
         return max(1, int(env))
     except ValueError:
         raise BadInputError(f"PHOTOSPEC_THREADS={env!r}: not an integer") from None
+
+
+def _number(name: str, default, cast, lo):
+    env = _get(name)
+    if env is None:
+        return default
+    try:
+        value = cast(env)
+    except ValueError:
+        raise BadInputError(f"{name}={env!r}: not a number") from None
+    if not value >= lo:
+        raise BadInputError(f"{name}={env!r}: must be ≥ {lo}")
+    return value
+
+
+def gather_ms() -> float:
+    """``PHOTOSPEC_GATHER_MS``: the explorer's window for batching sessions' chunks (default 20; 0: off)."""
+    return _number("PHOTOSPEC_GATHER_MS", 20.0, float, 0)
+
+
+def sampler_workers() -> int:
+    """``PHOTOSPEC_SAMPLER_WORKERS``: threads running the explorer's sampling jobs (default 24)."""
+    return _number("PHOTOSPEC_SAMPLER_WORKERS", 24, int, 1)
+
+
+def default_catalogue_dir() -> Path:
+    """Where set-up writes the default mock catalogue (``<cache>/catalogue-default``)."""
+    return cache_dir() / "catalogue-default"
+
+
+def cmd_preview() -> bool:
+    """``PHOTOSPEC_CMD_PREVIEW=0``: a cold explorer shows no cached CMD image while its panes load."""
+    return _get("PHOTOSPEC_CMD_PREVIEW") != "0"
 
 
 def catalogue() -> str | None:

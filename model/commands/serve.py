@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -36,12 +37,23 @@ def explorer_file(name: str) -> Path:
     return path
 
 
+def origin(text: str, port: int) -> str:
+    """``HOST[:PORT]`` checked for ``--allow-websocket-origin`` (the serving port when none is given)."""
+    text = str(text).strip()
+    if not re.fullmatch(r"[A-Za-z0-9.\-*]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?", text):
+        raise BadInputError(f"--allow-websocket-origin: {text[:80]!r} is not HOST or HOST:PORT")
+    return text if re.search(r"(^[^\[]*:|\]:)[0-9]+$", text) else f"{text}:{port}"
+
+
 def register(sub) -> None:
     p = sub.add_parser("serve", help="serve the interactive explorer (http://localhost:PORT/app)")
     p.add_argument("--catalogue", help="Parquet file/directory or FITS table with ugriz magnitudes "
                                        "(default: the mock catalogue written at set-up)")
     p.add_argument("--port", type=int, default=5006, help="port (default 5006)")
     p.add_argument("--address", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--allow-websocket-origin", action="append", default=[], metavar="HOST[:PORT]",
+                   help="also accept pages opened as http://HOST:PORT/app (repeatable; e.g. the name or address "
+                        "students type; PORT defaults to --port)")
     p.add_argument("--show", action="store_true", help="open a browser tab")
     p.set_defaults(func=_serve)
 
@@ -63,6 +75,7 @@ def panel_command(args) -> tuple[list[str], dict]:
     if importlib.util.find_spec("panel") is None:
         raise BadInputError("panel: not installed in this environment (run scripts/setup.sh)")
     origins = [f"--allow-websocket-origin={h}:{args.port}" for h in ("localhost", "127.0.0.1", args.address)]
+    origins += [f"--allow-websocket-origin={origin(o, args.port)}" for o in getattr(args, "allow_websocket_origin", None) or []]
     argv = [sys.executable, "-m", "panel", "serve", str(app), "--port", str(args.port), "--address", args.address,
             "--setup", str(explorer_file("warmup.py")),
             "--websocket-max-message-size", str(WEBSOCKET_MAX_MESSAGE_BYTES), *dict.fromkeys(origins)]

@@ -26,7 +26,7 @@ from model.nets.conditioning import Cond
 from model.nets.image_encoder import ImageEncoder
 from model.nets.latent_denoiser import LatentDenoiser
 from model.ood import OODScored
-from model.sampling import SAMPLERS, prior_noise, sample
+from model.sampling import SAMPLERS, check_generators, prior_noise, sample
 
 @dataclass(frozen=True)
 class AutoencoderConfig(Config):
@@ -131,8 +131,10 @@ class LatentSpectrumModel(OODScored, nn.Module):
     # --- sampling ----------------------------------------------------------------------------
     @torch.no_grad()
     def sample_latents(self, cond: Cond, n: int, steps: int | None = None, sampler: str | None = None,
-                       generator: torch.Generator | None = None, callback=None) -> torch.Tensor:
-        """n latent samples for each conditioned galaxy → (B·n, x_dim), galaxy-major."""
+                       generator=None, callback=None) -> torch.Tensor:
+        """n latent samples for each conditioned galaxy → (B·n, x_dim), galaxy-major; ``generator`` is one
+        generator or one per galaxy (galaxy k's noise from generator k, :func:`model.sampling.block_noise`)."""
+        generator = check_generators(generator, cond.batch)
         c = cond.repeat_interleave(n)
         x = prior_noise(c.batch, (self.x_dim,), generator=generator, device=c.pooled.device)
         den = ModelDenoiser(self.denoiser, self.schedule, self.config.prediction)
@@ -148,9 +150,10 @@ class LatentSpectrumModel(OODScored, nn.Module):
         return flux, z, 10.0 ** log_norm
 
     @torch.no_grad()
-    def draw(self, cond: Cond, images_scaled: torch.Tensor, n: int, steps: int | None = None,
-             generator: torch.Generator | None = None, callback=None):
-        """n spectra for each conditioned galaxy → (flux (B·n, n_pix) in data units, z (B·n,), score (B·n,))."""
+    def draw(self, cond: Cond, images_scaled: torch.Tensor, n: int, steps: int | None = None, generator=None,
+             callback=None):
+        """n spectra for each conditioned galaxy → (flux (B·n, n_pix) in data units, z (B·n,), score (B·n,)),
+        galaxy-major; ``generator``: one (B = 1) or a sequence of B, galaxy k's noise from generator k."""
         x = self.sample_latents(cond, n, steps=steps, generator=generator, callback=callback)
         flux, z, norm = self.decode(x)
         return flux * norm[:, None], z, self.match_score(cond.repeat_interleave(n), x)

@@ -34,7 +34,7 @@ from model.nets.contrastive import ImageEmbedder, SpectrumEmbedder
 from model.nets.image_encoder import ImageEncoder
 from model.nets.unet1d import UNet1d
 from model.ood import OODScored
-from model.sampling import SAMPLERS, prior_noise, sample
+from model.sampling import SAMPLERS, check_generators, block_noise, prior_noise, sample
 
 FLUX_SCALE = 0.5  # x = (normalised flux − 1) / FLUX_SCALE puts the continuum in about [−1.5, 1]
 
@@ -140,9 +140,9 @@ class PaperSpectrumModel(OODScored, nn.Module):
     # --- sampling ----------------------------------------------------------------------------
     @torch.no_grad()
     def sample_normalised(self, cond: Cond, n: int, steps: int | None = None, sampler: str | None = None,
-                          generator: torch.Generator | None = None, callback=None,
-                          guidance: float | None = None) -> torch.Tensor:
-        """n normalised spectra per conditioned galaxy → (B·n, L), galaxy-major."""
+                          generator=None, callback=None, guidance: float | None = None) -> torch.Tensor:
+        """n normalised spectra per conditioned galaxy → (B·n, L), galaxy-major (``generator``: one, or one per galaxy)."""
+        generator = check_generators(generator, cond.batch)
         c = cond.repeat_interleave(n)
         x = prior_noise(c.batch, (1, self.grid.n_pix), generator=generator, device=c.pooled.device)
         den = ModelDenoiser(self.unet, self.schedule, self.config.prediction)
@@ -153,14 +153,20 @@ class PaperSpectrumModel(OODScored, nn.Module):
                                   steps or self.config.steps, callback=callback, generator=generator))
 
     @torch.no_grad()
-    def draw(self, cond: Cond, images_scaled: torch.Tensor, n: int, steps: int | None = None,
-             generator: torch.Generator | None = None, callback=None):
-        """n spectra per galaxy → (flux (B·n, L) in data units, z (B·n,) measured, contrastive score (B·n,))."""
+    def decode(self, x: torch.Tensor) -> torch.Tensor:
+        """Diffusion variable (N, 1, L) → normalised observed-frame flux (N, L) (what the player shows)."""
+        return self.from_x(x)
+
+    @torch.no_grad()
+    def draw(self, cond: Cond, images_scaled: torch.Tensor, n: int, steps: int | None = None, generator=None,
+             callback=None):
+        """n spectra per galaxy → (flux (B·n, L) in data units, z (B·n,) measured, contrastive score (B·n,)),
+        galaxy-major; ``generator``: one (B = 1) or a sequence of B, galaxy k's noise from generator k."""
         from model.science.redshift import fit_redshift
 
         flux = self.sample_normalised(cond, n, steps=steps, generator=generator, callback=callback)
         mu, sd = self.norm_params(cond.repeat_interleave(n))
-        eps = torch.randn(mu.shape, generator=generator, device=mu.device)
+        eps = block_noise(mu.shape[0], (), generator, device=mu.device)  # galaxy k's from generator k
         norm = 10.0 ** (mu + sd * eps)
         img = self.image_embedding(images_scaled).repeat_interleave(n, 0)
         score = torch.nn.functional.cosine_similarity(img, self.spectrum_embedder(flux), dim=-1)

@@ -37,6 +37,8 @@ class FakePredictor:
         self.active = 0
         self.max_active = 0
         self.calls = 0
+        self.batches: list[int] = []  # sizes of the sample_many calls
+        self.fail_seed = None  # a request with this seed raises (one bad request in a batch)
         self._lock = threading.Lock()
 
     def _draw(self, image, n, seed):
@@ -61,6 +63,25 @@ class FakePredictor:
             parts.append(self._draw(image, min(chunk, n - a), seed * 1000 + j))
             flux, z, score = (np.concatenate(p) for p in zip(*parts))
             yield Prediction(WAVE, flux, z, score, 0.1, False, {"model": "fake", "seed": seed})
+
+    check_n = staticmethod(lambda n: int(n))
+    check_chunk = staticmethod(lambda chunk: int(chunk))
+
+    def encode(self, image):
+        return np.asarray(image, np.float32)
+
+    def sample_many(self, requests, n, steps=None, callback=None):
+        """Chunk j of several galaxies at once (the same values as their streams' chunk j)."""
+        self.batches.append(len(requests))
+        if self.fail_seed is not None and any(int(seed) == self.fail_seed for _, seed, _ in requests):
+            from model.errors import PhotospecError
+
+            raise PhotospecError(f"the model drew non-finite spectra for seed {self.fail_seed}")
+        return [self._draw(image, n, seed * 1000 + j) for image, seed, j in requests]
+
+    def prediction(self, parts, encoded, seed, steps=None):
+        flux, z, score = (np.concatenate(p) for p in zip(*parts))
+        return Prediction(WAVE, flux, z, score, 0.1, False, {"model": "fake", "seed": seed})
 
     def sample(self, image, n=64, seed=0, steps=None, callback=None):
         *_, last = self.sample_stream(image, n, seed)

@@ -58,3 +58,25 @@ def test_the_server_opens_the_light_catalogue_once_unless_told(mock_dir, monkeyp
     cat, _ = ServerState().catalogue(str(mock_dir))
     assert not isinstance(cat, LightMockCatalogue)
     assert open_light(mock_dir / "shard-00000") is None  # not a dataset directory
+
+
+def test_rows_come_from_a_row_access_copy_with_small_row_groups(mock_dir):
+    import pyarrow.parquet as pq
+
+    from explorer.resources import ROW_GROUP
+
+    light = open_light(mock_dir)
+    for k in light.mock.shards:
+        for f in mock_dir.glob(f".explorer-rows-v1-{light.mock.shard_dir(k).name}-*.parquet"):
+            f.unlink()
+    gid = int(light.ids()[41])
+    i = light.index_of(gid)
+    assert light.full_row(gid) == light.mock.label_row(i)  # every column, exactly as the shard has it
+    k, _ = light.mock.locate(i)
+    copy = light.row_copy(k)
+    assert copy.name.startswith(".explorer-rows-v1-") and copy.exists()
+    meta = pq.ParquetFile(copy).metadata
+    assert meta.num_rows == pq.ParquetFile(light.mock.shard_dir(k) / "labels.parquet").metadata.num_rows
+    assert meta.row_group(0).num_rows <= ROW_GROUP
+    light.warm_rows()
+    assert len(list(mock_dir.glob(".explorer-rows-v1-*.parquet"))) == len(light.mock.shards)

@@ -139,3 +139,13 @@ def test_good_catalogues_pass_the_check(tmp_path):
     fluxes.write(tmp_path / "fluxes.fits")
     for p in ("good.parquet", "dir", "fluxes.fits"):
         assert check_catalogue(tmp_path / p) == tmp_path / p
+
+
+def test_extra_websocket_origins_for_a_classroom():
+    argv, _ = panel_command(args(port=5123, address="0.0.0.0",
+                                 allow_websocket_origin=["teacher-pc", "10.0.0.5:8080", "[::1]"]))
+    assert {"--allow-websocket-origin=teacher-pc:5123", "--allow-websocket-origin=10.0.0.5:8080",
+            "--allow-websocket-origin=[::1]:5123", "--allow-websocket-origin=0.0.0.0:5123"} <= set(argv)
+    for bad in ("http://teacher-pc", "a b", "host:port", ""):
+        with pytest.raises(BadInputError, match="not HOST or HOST:PORT"):
+            panel_command(args(allow_websocket_origin=[bad]))

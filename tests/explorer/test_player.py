@@ -1,0 +1,86 @@
+"""Watch the diffusion: the trajectory the model walks, and the player that shows it (without a browser)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from explorer.player import NO_GALAXY, DiffusionPlayer
+from explorer.sampler import SamplerPool, SharedPredictor
+from explorer.state import ExplorerState
+from model.errors import BadInputError
+from model.predict import kept_steps
+from tests.explorer.fakes import FakePredictor, fake_cutout
+
+
+@pytest.fixture(scope="module")
+def predictor():
+    import torch
+
+    from model.predict import DEFAULT_CHECKPOINT, Predictor
+
+    if not DEFAULT_CHECKPOINT.exists():
+        pytest.skip(f"{DEFAULT_CHECKPOINT}: the default checkpoint is not there")
+    torch.set_num_threads(1)
+    return Predictor(DEFAULT_CHECKPOINT, device="cpu")
+
+
+def test_trajectory_goes_from_noise_to_the_samples_the_stream_draws(predictor):
+    seen = []
+    frames = predictor.trajectory(fake_cutout(), 3, seed=5, on_frame=seen.append)
+    assert len(frames) == predictor.model.config.steps and seen == frames
+    sig = [f["sigma"] for f in frames]
+    assert sig[0] > 0.99 and all(b < a for a, b in zip(sig, sig[1:]))
+    assert all(f["flux"].shape == (3, len(predictor.wavelength)) for f in frames)
+    drawn = next(predictor.sample_stream(fake_cutout(), 3, seed=5, chunk=3)).flux
+    ratio = drawn / frames[-1]["flux"]  # the last frame is the samples, normalised: one factor per sample
+    assert np.all(np.nanstd(ratio, axis=1) < 1e-3 * np.nanmean(ratio, axis=1))
+    assert not np.allclose(frames[0]["flux"], frames[-1]["flux"])
+
+
+def test_trajectory_is_bounded():
+    assert kept_steps(15) == set(range(15))
+    kept = kept_steps(10_000, 256)
+    assert len(kept) == 256 and {0, 9999} <= kept
+
+
+def test_trajectory_refuses_too_many_samples_and_kinds_without_decode(predictor, monkeypatch):
+    with pytest.raises(BadInputError, match="at most 64"):
+        predictor.trajectory(fake_cutout(), 65)
+
+    class NoDecode:
+        config = predictor.model.config
+
+    monkeypatch.setattr(predictor, "model", NoDecode())
+    with pytest.raises(BadInputError, match="no decode"):
+        predictor.trajectory(fake_cutout(), 2)
+
+
+def test_player_without_a_galaxy_says_so_and_computes_nothing():
+    pool = SamplerPool(1)
+    fake = FakePredictor()
+    shown = []
+    player = DiffusionPlayer(ExplorerState(), SharedPredictor(lambda: fake), pool=pool,
+                             notify=lambda level, text: shown.append((level, text)))
+    assert player.start() is None
+    assert player.message == NO_GALAXY and shown == [("warning", NO_GALAXY)] and not player.frames
+    player._player.direction = 1  # ▶ pressed before any galaxy is picked
+    assert player.message == NO_GALAXY and player._player.direction == 0 and fake.calls == 0
+    assert player.frame_curves() is None and player._plot() is not None
+
+
+def test_player_streams_every_step_and_a_new_galaxy_resets_it(predictor):
+    state = ExplorerState()
+    state.image = fake_cutout(2)
+    player = DiffusionPlayer(state, SharedPredictor(lambda: predictor), pool=SamplerPool(1), n_show=2)
+    player.start().result(timeout=120)
+    steps = predictor.model.config.steps
+    assert len(player.frames) == steps and player._player.end == steps - 1
+    player._player.value = 0
+    c = player.frame_curves()
+    assert c["flux"].shape[0] == 2 and f"step 1/{steps}" in c["label"] and "σ = 1.000" in c["label"]
+    player._player.value = steps - 1
+    assert f"step {steps}/{steps}" in player.frame_curves()["label"]
+    assert "sampler steps" in player.message
+    state.image = fake_cutout(3)
+    assert player.frames == [] and "Watch the diffusion" in player.message
