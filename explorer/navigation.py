@@ -22,6 +22,7 @@ class Navigator(param.Parameterized):
         self.tabs = tabs
         self.names = list(names)
         self.notify = notify or (lambda level, text: None)
+        self._resetting = False
         self.view = self.names[tabs.active]
         tabs.param.watch(self._on_tab, "active")
         self.param.watch(self._on_view, "view")
@@ -37,10 +38,15 @@ class Navigator(param.Parameterized):
     def _on_view(self, event) -> None:
         name = str(event.new)
         if name in self.names:
-            self.message = ""
+            if not self._resetting:
+                self.message = ""
             if self.tabs.active != self.names.index(name):
                 self.tabs.active = self.names.index(name)
             return
         self.message = f"unknown view '{name[:40]}': the views are {', '.join(self.names)}"
         self.notify("warning", self.message)
-        self.view = self.names[self.tabs.active]
+        self._resetting = True
+        try:
+            self.view = self.names[self.tabs.active]
+        finally:
+            self._resetting = False

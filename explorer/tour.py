@@ -48,13 +48,13 @@ def _quantile(df: pd.DataFrame, mask, col: str, q: float) -> float:
 
 
 def _class(df: pd.DataFrame, name: str) -> np.ndarray:
-    return (_column(df, "bpt_class").astype(str) == name).to_numpy()
+    return np.array(_column(df, "bpt_class").astype(str) == name, dtype=bool)
 
 
 def _star_forming(df: pd.DataFrame) -> np.ndarray:
     sf = _class(df, "star-forming")
     if "is_quiescent" in df.columns:
-        sf &= ~df["is_quiescent"].to_numpy(bool)
+        sf = sf & ~df["is_quiescent"].to_numpy(bool)
     return sf
 
 
