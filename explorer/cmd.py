@@ -101,9 +101,9 @@ class CMDView(Viewer):
             if getattr(self, p) not in objs:
                 setattr(self, p, objs[0])
         self._ranges = hv.streams.RangeXY()
-        self._plot_pane = pn.pane.HoloViews(sizing_mode="stretch_width", height=340, linked_axes=False)
+        self._plot_pane = pn.pane.HoloViews(sizing_mode="stretch_width", height=225, linked_axes=False)
         self._hover_pane = pn.pane.Markdown(self.param.hover_text, sizing_mode="stretch_width",
-                                            styles={"font-size": "0.8em"}, margin=(0, 10), height=40)
+                                            styles={"font-size": "0.8em"}, margin=(0, 10), height=22)
         self.param.watch(self._rebuild, ["x", "y", "colour", "reference"])
         self._rebuild()
 
@@ -167,7 +167,7 @@ class CMDView(Viewer):
         pts = self._element()
         opts = dict(xlabel=AXIS_LABELS.get(self.x, self.x), ylabel=AXIS_LABELS.get(self.y, self.y),
                     invert_yaxis=self.y in MAG_AXES, tools=["tap", "box_select", "lasso_select", "hover"],
-                    active_tools=["wheel_zoom", "tap"], responsive=True, min_height=320, colorbar=True,
+                    active_tools=["wheel_zoom", "tap"], responsive=True, min_height=200, colorbar=True,
                     default_tools=["pan", "wheel_zoom", "box_zoom", "reset", "save"])
         if self.colour in self.catalogue.categorical_columns:
             shaded = dynspread(datashade(pts, aggregator=self.aggregator(), min_alpha=60))

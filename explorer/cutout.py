@@ -55,7 +55,7 @@ class CutoutView(Viewer):
     def __init__(self, state: ExplorerState, **params):
         super().__init__(**params)
         self.state = state
-        self._pane = pn.pane.HoloViews(self._plot(), sizing_mode="stretch_width", min_height=260, linked_axes=False)
+        self._pane = pn.pane.HoloViews(self._plot(), min_height=200, linked_axes=False)
         self.param.watch(self._refresh, ["mode", "rgb_bands", "q", "stretch"])
         state.param.watch(self._refresh, ["image"])
 
@@ -70,8 +70,8 @@ class CutoutView(Viewer):
     def _plot(self):
         arr = self.rendered()
         bounds = (-HALF, -HALF, HALF, HALF)
-        opts = dict(xlabel="Δx (arcsec)", ylabel="Δy (arcsec)", data_aspect=1, responsive=True,
-                    min_height=250, max_height=290, toolbar="right", tools=["save"],
+        opts = dict(xlabel="Δx (arcsec)", ylabel="Δy (arcsec)", frame_width=200, frame_height=200,
+                    toolbar="right", tools=["save"],
                     title=f"{self.state.source or 'no galaxy picked'}")
         if arr is None:
             img = hv.RGB(np.zeros((64, 64, 3), np.uint8), bounds=bounds, kdims=["x (arcsec)", "y (arcsec)"])

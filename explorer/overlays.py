@@ -4,9 +4,12 @@ Both are drawn from the catalogue's true labels (datashaded, all rows), with the
 of :func:`model.science.relations.mass_metallicity` (Tremonti et al. 2004 style); predicted
 relations come from ``assets/demo-predictions.parquet`` (batch predictions by ``photospec
 predict`` over the demo test set, with a predicted stellar mass per galaxy added by
-``scripts/demo_predictions.py``): both axes predicted, never the true mass. The CMD's box/lasso
-selection is drawn in a second colour, and the picked galaxy's samples (each at its own predicted
-log M* and metallicity or Dn4000) are overlaid.
+``scripts/demo_predictions.py``): both axes predicted, never the true mass. The bimodality opens on
+Dn4000 against log M* (Kauffmann et al. 2003); the mass–metallicity plot adds the published SDSS
+relation on the same PP04 O3N2 scale (Kewley & Ellison 2008, Table 2). The CMD's box/lasso
+selection is drawn in a second colour with its own true relation, and its own predicted relation
+when the predictions were made over this catalogue's galaxies (:func:`predictions_match`). The
+picked galaxy's samples (each at its own predicted log M* and metallicity or Dn4000) are overlaid.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ from panel.viewable import Viewer
 from explorer.state import ExplorerState
 from model.settings import demo_predictions
 
-BIMODAL_Y = {"u_r": "u − r", "dn4000": "Dn4000", "g_r": "g − r"}
+BIMODAL_Y = {"dn4000": "Dn4000", "u_r": "u − r", "g_r": "g − r"}
+SDSS_MZR_LABEL = "SDSS (Kewley & Ellison 2008, PP04 O3N2)"
 SAMPLE_COLUMN = {"oh_gas": "metallicity_o3n2", "dn4000": "dn4000"}
 PREDICTED_MASS = "log_mstar_pred"  # predicted median log M* per galaxy in the predictions table
 
@@ -38,6 +42,34 @@ def binned_relation(x: np.ndarray, y: np.ndarray, bins=None, min_count: int = 20
     return mass_metallicity(t, "log_mstar", "y", bins=bins, min_count=min_count)
 
 
+def sdss_mzr_curve(log_m=None) -> tuple[np.ndarray, np.ndarray]:
+    """(log M*, 12 + log(O/H)) of the published SDSS relation on the PP04 O3N2 scale over its fitted
+    mass range 8.5–11.0 (:func:`model.science.relations.ke08_o3n2_mzr`)."""
+    from model.science.relations import ke08_o3n2_mzr
+
+    x = np.linspace(8.5, 11.0, 51) if log_m is None else np.asarray(log_m, float)
+    return x, ke08_o3n2_mzr(x)
+
+
+def predictions_match(predictions: pd.DataFrame | None, catalogue, tolerance: float = 0.01,
+                      min_rows: int = 20) -> bool:
+    """True when the predictions were made over this catalogue's galaxies: their ``galaxy_id`` exist in it
+    and their stored true masses (``log_mstar_true``) equal the catalogue's (median |Δ| ≤ ``tolerance`` dex).
+    Only then can a CMD selection pick its own rows of the predictions (same ids in another mock are other
+    galaxies)."""
+    if predictions is None or catalogue.is_dask or not {"galaxy_id", "log_mstar_true"} <= set(predictions.columns):
+        return False
+    ids = catalogue.ids()
+    pos = pd.Series(np.arange(ids.size), index=ids)
+    gid = predictions["galaxy_id"].to_numpy(np.int64)
+    known = np.isin(gid, ids)
+    if known.sum() < min_rows:
+        return False
+    true_cat = catalogue.column("log_mstar")[pos.loc[gid[known]].to_numpy()]
+    d = np.abs(predictions["log_mstar_true"].to_numpy(float)[known] - true_cat)
+    return bool(np.nanmedian(d) <= tolerance)
+
+
 def load_predictions(path: Path | None = None) -> pd.DataFrame | None:
     """The shipped batch predictions over the demo test set (or ``path``), or None when absent."""
     path = path or demo_predictions()
@@ -47,7 +79,8 @@ def load_predictions(path: Path | None = None) -> pd.DataFrame | None:
 class OverlaysView(Viewer):
     """Mass–metallicity and colour/Dn4000 bimodality of the population, linked to the CMD selection."""
 
-    bimodal_y = param.Selector(default="u_r", objects=list(BIMODAL_Y), doc="y axis of the bimodality plot")
+    bimodal_y = param.Selector(default="dn4000", objects=list(BIMODAL_Y),
+                               doc="y axis of the bimodality plot (Dn4000 as in the paper; u − r, g − r)")
 
     def __init__(self, catalogue, state: ExplorerState, server=None, **params):
         super().__init__(**params)
@@ -60,20 +93,47 @@ class OverlaysView(Viewer):
         self.state = state
         cols = set(catalogue.df.columns)
         self.param.bimodal_y.objects = [c for c in BIMODAL_Y if c in cols] or ["u_r"]
+        if self.bimodal_y not in self.param.bimodal_y.objects:
+            self.bimodal_y = self.param.bimodal_y.objects[0]
         self.available = "log_mstar" in cols
         self.predictions = self.server.once("demo-predictions", load_predictions)  # read once per server
+        self._match = None  # predictions_match(), computed on the first selection
         self._mzr = pn.pane.HoloViews(sizing_mode="stretch_width", height=330, linked_axes=False)
         self._bim = pn.pane.HoloViews(sizing_mode="stretch_width", height=330, linked_axes=False)
         self.param.watch(self._refresh, ["bimodal_y"])
         state.param.watch(self._refresh, ["selection", "properties", "row"])
         self._refresh()
 
-    def predicted_relation(self, y: str) -> pd.DataFrame | None:
-        """Binned median of predicted y against predicted log M* (None without predicted masses)."""
+    def predicted_relation(self, y: str, selection: np.ndarray | None = None) -> pd.DataFrame | None:
+        """Binned median of predicted y against predicted log M* (None without predicted masses); with a
+        ``selection`` (mask over catalogue rows), of the selected galaxies' predictions only (None when the
+        predictions are not of this catalogue's galaxies, :meth:`selection_has_predictions`)."""
         p = self.predictions
         if p is None or not {PREDICTED_MASS, y} <= set(p.columns):
             return None
-        return binned_relation(p[PREDICTED_MASS].to_numpy(float), p[y].to_numpy(float), min_count=5).dropna()
+        if selection is not None:
+            if not self.selection_has_predictions():
+                return None
+            p = p[np.isin(p["galaxy_id"].to_numpy(np.int64), self.catalogue.ids()[np.asarray(selection, bool)])]
+            if len(p) < 5:
+                return None
+        rel = binned_relation(p[PREDICTED_MASS].to_numpy(float), p[y].to_numpy(float), min_count=5).dropna()
+        return rel if len(rel) else None
+
+    def selection_has_predictions(self) -> bool:
+        """Whether a CMD selection can have its own predicted relation (:func:`predictions_match`), checked once."""
+        if self._match is None:
+            self._match = predictions_match(self.predictions, self.catalogue)
+        return self._match
+
+    def selection_relation(self, y: str) -> pd.DataFrame | None:
+        """The CMD selection's own binned true relation of y against log M* (None without a selection)."""
+        sel = self.state.selection
+        if sel is None or self.catalogue.is_dask or not sel.any():
+            return None
+        df = self.catalogue.df.loc[sel]
+        rel = binned_relation(df["log_mstar"].to_numpy(float), df[y].to_numpy(float), min_count=10).dropna()
+        return rel if len(rel) else None
 
     def _relation_plot(self, y: str, ylabel: str):
         df = self.catalogue.df
@@ -88,12 +148,24 @@ class OverlaysView(Viewer):
         if rel is not None:
             layers = layers * hv.Curve((rel.mass_mid, rel["median"]), "log_mstar", y, label="predicted median").opts(
                 color="#e6550d", line_width=2, line_dash="dashed")
+        if y == "oh_gas":
+            layers = layers * hv.Curve(sdss_mzr_curve(), "log_mstar", y, label=SDSS_MZR_LABEL).opts(
+                color="#31a354", line_width=2.5)
         sel = self.state.selection
         if sel is not None and not self.catalogue.is_dask and sel.any():
             sub = df.loc[sel, ["log_mstar", y]]
             layers = layers * dynspread(rasterize(hv.Points(sub, kdims=["log_mstar", y]),
                                                   aggregator=ds.count())).opts(cmap="Blues", cnorm="log",
                                                                                alpha=0.8)
+            srel = self.selection_relation(y)
+            if srel is not None:
+                layers = layers * hv.Curve((srel.mass_mid, srel["median"]), "log_mstar", y,
+                                           label="selection: true median").opts(color="#08519c", line_width=2.5)
+            prel = self.predicted_relation(y, selection=sel)
+            if prel is not None:
+                layers = layers * hv.Curve((prel.mass_mid, prel["median"]), "log_mstar", y,
+                                           label="selection: predicted median").opts(
+                    color="#08519c", line_width=2.5, line_dash="dashed")
         samples = self._sample_points(y)
         if samples is not None:
             layers = layers * samples
@@ -134,9 +206,16 @@ class OverlaysView(Viewer):
         else:
             note = (" Dashed orange: the predicted relation (predicted mass and y, mock test set, "
                     f"{len(self.predictions):,} galaxies).")
+            if not self.catalogue.is_dask:
+                note += (" A selection's own predicted relation (dashed blue) is drawn"
+                         if self.selection_has_predictions() else
+                         " The predictions are of another mock's galaxies, so a selection shows its true relation only")
+                note += "."
         return pn.Column(
-            pn.pane.Markdown("Grey: all catalogue galaxies (true labels); blue: the CMD selection; red: the "
-                             "picked galaxy's samples (each at its own predicted mass)." + note, sizing_mode="stretch_width"),
+            pn.pane.Markdown("Grey: all catalogue galaxies (true labels); blue: the CMD selection and its true "
+                             "median; red: the picked galaxy's samples (each at its own predicted mass); green: "
+                             f"the published relation of real SDSS star-forming galaxies, {SDSS_MZR_LABEL}."
+                             + note, sizing_mode="stretch_width"),
             pn.Row(self._mzr, pn.Column(pn.widgets.Select.from_param(self.param.bimodal_y, label="y", width=120),
                                         self._bim, sizing_mode="stretch_width"), sizing_mode="stretch_width"),
             sizing_mode="stretch_width")

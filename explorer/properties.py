@@ -21,6 +21,7 @@ import param
 from panel.viewable import Viewer
 
 from explorer.escaping import escape_text
+from explorer.glossary import column_tip, definition, tip
 from explorer.state import ExplorerState
 from model.science.bpt import kauffmann03, kewley01, schawinski07
 
@@ -179,7 +180,7 @@ class PropertiesView(Viewer):
         lines = ["| property | median | 68 % interval | samples | truth |", "|---|---|---|---|---|"]
         for r in s.itertuples():
             t = "" if np.isnan(r.truth) else f"{r.truth:.3g}"
-            lines.append(f"| {r.property} | {r.median:.4g} | [{r.p16:.4g}, {r.p84:.4g}] | {r.n} | {t} |")
+            lines.append(f"| {column_tip(r.column, r.property)} | {r.median:.4g} | [{r.p16:.4g}, {r.p84:.4g}] | {r.n} | {t} |")
         p, k = agn_probability(df)
         self._agn.value = 0 if np.isnan(p) else 100 * p
         cls = df["bpt_class"].value_counts().to_dict()
@@ -196,5 +197,8 @@ class PropertiesView(Viewer):
         self._table.object = "\n".join(lines)
 
     def __panel__(self):
-        return pn.Column(pn.Row(self._bpt, pn.Column(self._agn, self._table, sizing_mode="stretch_width")),
+        terms = pn.pane.Markdown(f"{tip('BPT', 'BPT diagram')} · {tip('P(AGN)')} · {tip('AGN')}",
+                                 margin=(0, 10), css_classes=["glossary-terms"])
+        agn = pn.Row(self._agn, pn.widgets.TooltipIcon(value=definition("P(AGN)"), margin=(20, 0)))
+        return pn.Column(pn.Row(pn.Column(self._bpt, terms), pn.Column(agn, self._table, sizing_mode="stretch_width")),
                          self._grid, sizing_mode="stretch_width")

@@ -10,10 +10,13 @@ import panel as pn
 
 from explorer.about import about_pane
 from explorer.cmd import CMDView
+from explorer.compare import CompareView
 from explorer.controller import SamplingController
 from explorer.cutout import CutoutView
 from explorer.escaping import escape_text
 from explorer.export import ExportView
+from explorer.glossary import glossary_markdown
+from explorer.navigation import Navigator
 from explorer.overlays import OverlaysView
 from explorer.player import DiffusionPlayer
 from explorer.properties import PropertiesView
@@ -21,7 +24,12 @@ from explorer.sampler import SharedPredictor
 from explorer.server import ServerState, server_state
 from explorer.spectra import SpectraView
 from explorer.state import ExplorerState
+from explorer.tour import TourView
 from explorer.upload import UploadView
+
+# the tabs under the CMD and the cutout: (view name in the page address, tab title)
+VIEWS = (("spectra", "Spectra"), ("properties", "Properties"), ("population", "Population"),
+         ("compare", "Compare"), ("diffusion", "Diffusion"), ("about", "About"))
 
 
 def notifier():
@@ -62,7 +70,35 @@ class Explorer:
         self.export = ExportView(self.state, notify=self.notify)
         self.upload = UploadView(self.state, notify=self.notify)
         self.player = DiffusionPlayer(self.state, self.predictor, pool=self.server.sampler, notify=self.notify)
+        self.compare = CompareView(catalogue, self.state, self.predictor, pool=self.server.sampler, notify=self.notify)
+        self.tour = TourView(catalogue, self.state, apply_view=self.apply_view, notify=self.notify)
+        self.tabs = pn.Tabs(*self._tab_contents(), dynamic=True, sizing_mode="stretch_width")
+        self.navigator = Navigator(self.tabs, [name for name, _ in VIEWS], notify=self.notify)
         self.note = note
+
+    def _tab_contents(self) -> list:
+        about = pn.Column(about_pane(), pn.pane.Markdown("### Glossary\n" + glossary_markdown(),
+                                                         sizing_mode="stretch_width"), sizing_mode="stretch_width")
+        panes = {"spectra": pn.Column(self.spectra, height=262, sizing_mode="stretch_width"),
+                 "properties": self.properties, "population": self.overlays, "compare": self.compare, "diffusion": self.player,
+                 "about": about}
+        return [(title, panes[name]) for name, title in VIEWS]
+
+    def apply_view(self, view: dict, galaxy_ids: list[int]) -> None:
+        """Show ``galaxy_ids[0]`` in ``view`` (the guided tour's steps): keys ``view`` (a tab), ``frame`` and
+        ``region`` (spectra and comparison), ``bimodal_y`` (population) and ``pin`` (pin all of ``galaxy_ids``)."""
+        if galaxy_ids and self.state.galaxy_id != galaxy_ids[0]:
+            self.state.galaxy_id = galaxy_ids[0]
+        if "frame" in view:
+            self.spectra.frame = self.compare.frame = view["frame"]
+        if "region" in view:
+            self.spectra.region = view["region"]
+        if "bimodal_y" in view and view["bimodal_y"] in self.overlays.param.bimodal_y.objects:
+            self.overlays.bimodal_y = view["bimodal_y"]
+        if view.get("pin"):
+            self.compare.pin(galaxy_ids)
+        if "view" in view:
+            self.navigator.show(view["view"])
 
     def sync_url(self) -> None:
         """Keep galaxy and settings in the page address (a link reopens the same view)."""
@@ -73,24 +109,25 @@ class Explorer:
         loc.sync(self.cmd, {"x": "x", "y": "y", "colour": "colour"})
         loc.sync(self.spectra, {"frame": "frame", "region": "region"})
         loc.sync(self.cutout, {"mode": "band", "q": "q", "stretch": "stretch"})
+        loc.sync(self.compare, {"pins": "pins"})
+        loc.sync(self.navigator, {"view": "view"})
 
     def top(self) -> pn.viewable.Viewable:
-        """The CMD and the cutout (what a visitor needs first)."""
-        return pn.Row(pn.Column(self.cmd, sizing_mode="stretch_both", min_height=450),
-                      pn.Column(self.cutout, width=360), sizing_mode="stretch_width", height=460)
+        """The CMD with the sampling controls under it, and the cutout (what a visitor needs first); with the
+        tabs below (Spectra open) they fit a 1366×768 screen without scrolling."""
+        return pn.Row(pn.Column(pn.Column(self.cmd, height=318, sizing_mode="stretch_width"), self.controller,
+                                sizing_mode="stretch_width", height=383),
+                      pn.Column(self.cutout, width=345), sizing_mode="stretch_width", height=383)
 
     def rest(self) -> list:
-        """Sampling controls, spectra and the Properties / Population / Diffusion / About tabs."""
-        tabs = pn.Tabs(("Properties", self.properties), ("Population", self.overlays),
-                       ("Diffusion", self.player), ("About", about_pane()),
-                       dynamic=True, sizing_mode="stretch_width")
-        return [self.controller, pn.Column(self.spectra, height=400, sizing_mode="stretch_width"), tabs]
+        """The Spectra / Properties / Population / Compare / Diffusion / About tabs."""
+        return [self.tabs]
 
     def main(self) -> pn.viewable.Viewable:
         return pn.Column(self.top(), *self.rest(), sizing_mode="stretch_width")
 
     def sidebar(self) -> list:
-        return [self.upload, pn.pane.Markdown("**Export**", margin=(10, 5, 0, 5)),
+        return [self.tour, self.upload, pn.pane.Markdown("**Export**", margin=(10, 5, 0, 5)),
                 pn.Column(self.export, sizing_mode="stretch_width"),
                 pn.pane.Markdown("The default model was trained on a **mock universe** (see About).",
                                  styles={"font-size": "0.85em"})]

@@ -100,7 +100,7 @@ class SpectraView(Viewer):
     def __init__(self, state: ExplorerState, **params):
         super().__init__(**params)
         self.state = state
-        self._pane = pn.pane.HoloViews(self._plot(), sizing_mode="stretch_both", min_height=330, linked_axes=False)
+        self._pane = pn.pane.HoloViews(self._plot(), sizing_mode="stretch_both", min_height=220, linked_axes=False)
         self.param.watch(self._refresh, ["frame", "region", "traces", "show_lines"])
         state.param.watch(self._refresh, ["prediction", "truth"])
 
@@ -127,7 +127,7 @@ class SpectraView(Viewer):
     def _plot(self):
         c = self.curves()
         xlabel = f"{'rest' if self.frame == 'rest' else 'observed'} wavelength (Å, vacuum)"
-        opts = dict(xlabel=xlabel, ylabel="flux (1e-17 erg/s/cm²/Å)", responsive=True, min_height=320,
+        opts = dict(xlabel=xlabel, ylabel="flux (1e-17 erg/s/cm²/Å)", responsive=True, min_height=210,
                     tools=["hover"])
         if c is None:
             return hv.Curve([], "wavelength", "flux").opts(**opts, title="spectra: pick a galaxy or upload a cutout")

@@ -31,8 +31,9 @@ def test_without_a_server_the_panes_are_built_at_once(catalogue):
     assert ex is not None and ex.catalogue is catalogue
     main, side = tmpl.main[0], tmpl.sidebar[0]
     assert any(o is ex.cmd._plot_pane for o in main.select(pn.pane.HoloViews))
-    assert len(main) == 4 and "Loading" not in _texts(main)  # CMD + cutout row, controls, spectra, tabs
-    assert len(side) == 4 and side.select(pn.widgets.FileInput)  # upload, export, the mock-universe note
+    assert len(main) == 2 and "Loading" not in _texts(main)  # CMD, controls + cutout row; tabs (Spectra first)
+    assert main[1] is ex.tabs and ex.tabs._names[0] == "Spectra"
+    assert len(side) == 5 and side.select(pn.widgets.FileInput)  # tour, upload, export, the mock-universe note
 
 
 def test_a_catalogue_that_cannot_open_is_reported_in_the_page(tmp_path, monkeypatch):

@@ -37,6 +37,15 @@ def _selected(app) -> int:
     return 0 if sel is None else int(sel.sum())
 
 
+def _check_selection_layers(app, before: int) -> None:
+    """The selection's density is drawn, with its own true relation where it has enough galaxies per bin."""
+    ov = app.explorer.overlays
+    labels = [getattr(o, "label", "") for o in ov._mzr.object[()]]
+    own = ov.selection_relation("oh_gas") is not None
+    assert _overlay_layers(app) == before + 1 + own
+    assert ("selection: true median" in labels) == own
+
+
 def test_box_and_lasso_select_filter_a_set_and_the_overlays_follow(chromium, explorer, mock_catalogue):
     url, apps, _ = explorer
     page = open_page(chromium, url)
@@ -47,13 +56,13 @@ def test_box_and_lasso_select_filter_a_set_and_the_overlays_follow(chromium, exp
     _drag(page, canvas, [(0.2, 0.15), (0.75, 0.85)])  # inside the plot frame (axes and toolbar outside)
     n_box = wait_for(lambda: _selected(app), 60, what="a box selection on the CMD")
     assert 0 < n_box <= len(mock_catalogue)
-    assert _overlay_layers(app) == before + 1  # the selection is drawn on the population overlays
+    _check_selection_layers(app, before)  # the selection is drawn on the population overlays
     page.locator(".bk-tab").filter(has_text="Population").click()
     page.get_by_text("blue: the CMD selection").wait_for(timeout=60_000)
     page.locator("[title='Lasso Select']").first.click()
     _drag(page, canvas, [(0.3, 0.3), (0.5, 0.3), (0.5, 0.6), (0.3, 0.6), (0.3, 0.32)])
     wait_for(lambda: 0 < _selected(app) < n_box, 60, what="a smaller lasso selection")
-    assert _overlay_layers(app) == before + 1
+    _check_selection_layers(app, before)
     page.context.close()
 
 
