@@ -44,6 +44,14 @@ def _check_args(checkpoint, dataset, split, n_samples, limit, ppxf_subset, ppxf_
     return ds
 
 
+def _cpu_seconds() -> float:
+    """CPU seconds of this process (all its threads) and of its finished child processes."""
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + r.ru_utime + r.ru_stime
+
+
 def _log(verbose, msg):
     if verbose:
         print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
@@ -129,11 +137,11 @@ def evaluate(checkpoint, dataset, split: str = "test", n_samples: int = 32, limi
     _log(verbose, f"{len(test)} {split} galaxies; drawing {n_samples} spectra each")
     n_keep = min(ppxf_subset or 0, len(test))
     n_sed = min(sed_subset or 0, len(test))
-    t_gen = time.time()
+    t_gen, cpu_gen = time.time(), _cpu_seconds()
     gen = generate_and_measure(predictor, test, n_samples, seed=seed, workers=workers, keep=max(n_keep, n_sed),
                                keep_samples=min(ppxf_samples, n_samples),
                                progress=progress_logger(verbose))
-    t_gen = time.time() - t_gen
+    t_gen, cpu_gen = time.time() - t_gen, _cpu_seconds() - cpu_gen
     t_sample = time.time() - t0
     ppxf = None
     if n_keep:
@@ -190,7 +198,7 @@ def evaluate(checkpoint, dataset, split: str = "test", n_samples: int = 32, limi
     result["_data"]["cutout_photometry"] = phot_te
     if sed is not None:
         result["sed_fit"] = _sed_comparison(sed, test, gen, ppxf, phot_te, x_cut, train_lab, quant,
-                                            t_gen / len(test), seed)
+                                            (t_gen / len(test), cpu_gen / len(test)), seed)
         result["meta"]["sed_galaxies"] = n_sed
     result["meta"]["seconds_total"] = round(time.time() - t0, 1)
     _log(verbose, f"done in {result['meta']['seconds_total']} s")

@@ -77,8 +77,10 @@ class SedFits:
     draws: dict  # key in KEYS → (M, K)
     spectra: np.ndarray  # (M, K, n_pix) posterior spectra, fibre-scaled, 1e-17 erg/s/cm²/Å
     seconds: np.ndarray  # (M,) wall time of each fit (one process, one thread), NaN if failed
+    cpu_seconds: np.ndarray  # (M,) CPU time of each fit (NaN if failed or not recorded)
     failed: list = field(default_factory=list)  # [(galaxy_id, reason)]
     settings: dict = field(default_factory=dict)
+    missing: list = field(default_factory=list)  # galaxy ids not fitted yet (only when told not to fit them)
 
 
 def import_bagpipes():
@@ -142,16 +144,16 @@ def fit_one(galaxy_id, flux, err, aperture, wave, settings: SedSettings, filters
                             f"(flux {np.round(flux, 3).tolist()} μJy)")
     if not (np.isfinite(aperture) and aperture > 0):
         raise BadInputError(f"galaxy {galaxy_id}: fibre/Petrosian r flux ratio {aperture} is not positive")
-    t0 = time.time()
+    t0, c0 = time.time(), time.process_time()
     phot = np.column_stack([flux, err])
     with warnings.catch_warnings():  # bagpipes warns for every draw whose age exceeds the Universe's (prior edge)
         warnings.simplefilter("ignore")
         return _fit(pipes, fitted_model, star_formation_history, Sampler, properties, galaxy_id, phot, aperture,
-                    wave, settings, filters, t0)
+                    wave, settings, filters, t0, c0)
 
 
 def _fit(pipes, fitted_model, star_formation_history, Sampler, properties, galaxy_id, phot, aperture, wave,
-         settings, filters, t0) -> dict:
+         settings, filters, t0, c0) -> dict:
     with contextlib.redirect_stdout(io.StringIO()):
         gal = pipes.galaxy(str(galaxy_id), lambda _id: phot, filt_list=list(filters), spectrum_exists=False)
         model = fitted_model(gal, settings.instructions())
@@ -185,7 +187,8 @@ def _fit(pipes, fitted_model, star_formation_history, Sampler, properties, galax
             out["age_mw"][j] = sfh.mass_weighted_age
             spectra[j] = galaxy_model.spectrum[:, 1] * 1e17 * aperture
     out["dn4000"] = properties((np.asarray(wave, float), spectra.astype(float)), z=out["z"])["dn4000"].to_numpy(float)
-    return {**out, "spectra": spectra, "seconds": time.time() - t0, "n_points": len(points),
+    return {**out, "spectra": spectra, "seconds": time.time() - t0, "cpu_seconds": time.process_time() - c0,
+            "n_points": len(points),
             "log_z": float(sampler.log_z), "n_eff": float(sampler.n_eff)}
 
 
@@ -291,21 +294,26 @@ def fit_photometry(galaxy_ids, index, flux, err, aperture, wave, store, settings
 
 
 def read_store(fits_dir: Path, ids, index, n_pix: int, settings: SedSettings) -> SedFits:
-    """The stored fits of ``ids`` (failed or missing ones as NaN rows, listed with their reason)."""
+    """The stored fits of ``ids``; failed ones (listed with their reason) and missing ones are NaN rows."""
     k = settings.n_posterior
     draws = {key: np.full((len(ids), k), np.nan) for key in KEYS}
     spectra = np.full((len(ids), k, n_pix), np.nan, np.float32)
-    seconds = np.full(len(ids), np.nan)
-    failed = []
+    seconds, cpu = np.full(len(ids), np.nan), np.full(len(ids), np.nan)
+    failed, missing = [], []
     for row, g in enumerate(ids):
         path = fits_dir / f"{g}.npz"
         if not path.exists():
             bad = fits_dir / f"{g}.failed.json"
-            failed.append((g, json.loads(bad.read_text())["reason"] if bad.exists() else "no result in the store"))
+            if bad.exists():
+                failed.append((g, json.loads(bad.read_text())["reason"]))
+            else:
+                missing.append(g)
             continue
         with np.load(path) as f:
             for key in KEYS:
                 draws[key][row] = f[key]
             spectra[row] = f["spectra"]
             seconds[row] = float(f["seconds"])
-    return SedFits(np.asarray(index, int), np.asarray(ids, int), draws, spectra, seconds, failed, asdict(settings))
+            cpu[row] = float(f["cpu_seconds"]) if "cpu_seconds" in f.files else np.nan
+    return SedFits(np.asarray(index, int), np.asarray(ids, int), draws, spectra, seconds, cpu, failed,
+                   asdict(settings), missing)
