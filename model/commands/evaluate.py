@@ -15,7 +15,14 @@ def register(sub) -> None:
     p.add_argument("--ppxf-samples", type=int, default=8, help="samples per galaxy fitted with pPXF (default 8)")
     p.add_argument("--reference-limit", type=int, default=None,
                    help="training images used by the image baselines (default: the whole training split)")
-    p.add_argument("--workers", type=int, default=1, help="processes for the toolbox measurements")
+    p.add_argument("--sed-subset", type=int, default=0,
+                   help="galaxies fitted by a physical SED fit (bagpipes) to their cutout photometry "
+                        "(0: none; needs pip install photospec[sed])")
+    p.add_argument("--sed-store", default="sed-fits",
+                   help="directory of the per-galaxy SED fits; a rerun fits only the missing ones (default ./sed-fits)")
+    p.add_argument("--sed-stored-only", action="store_true",
+                   help="report only the SED fits already in --sed-store (fit none); the others are listed as missing")
+    p.add_argument("--workers", type=int, default=1, help="processes for the toolbox measurements and SED fits")
     p.add_argument("--threads", type=int, default=1, help="torch threads for sampling (default 1)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--against", default=None, metavar="REPORT_JSON",
@@ -33,7 +40,8 @@ def _run(args) -> int:
     res = evaluate(args.checkpoint, args.data, split=args.split, n_samples=args.samples, limit=args.limit,
                    seed=args.seed, ppxf_subset=args.ppxf_subset, ppxf_samples=args.ppxf_samples,
                    reference_limit=args.reference_limit, workers=args.workers, verbose=True,
-                   threads=args.threads)
+                   threads=args.threads, sed_subset=args.sed_subset, sed_store=args.sed_store,
+                   sed_fit_missing=not args.sed_stored_only)
     if paper is not None:
         res["against_paper"] = {"rows": compare(res, paper, args.against), "paper_meta": paper["meta"]}
     paths = write_report(res, args.out)
@@ -46,5 +54,9 @@ def _run(args) -> int:
     for r in res.get("against_paper", {}).get("rows", []):
         print(f"{'PASS' if r['passed'] else 'FAIL'}  vs paper model: {r['criterion']}: {r['ours']:.4g} "
               f"(paper {r['paper']:.4g}, limit {r['limit']})")
+    if "sed_fit" in res:
+        from model.evaluation.sed_compare import comparison_md
+
+        print(comparison_md(res["sed_fit"]))
     print(f"report: {paths['markdown']}")
     return 0

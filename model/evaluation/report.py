@@ -265,6 +265,10 @@ def write_report(result: dict, out_dir) -> dict:
 
         md += ["## Against the paper's method", "",
                comparison_md(result["against_paper"]["rows"], result["against_paper"]["paper_meta"]), ""]
+    if "sed_fit" in result:
+        from model.evaluation.sed_compare import comparison_md
+
+        md += ["## Against a physical SED fit", "", comparison_md(result["sed_fit"]), ""]
     md += ["## Figures", ""] + [f"![{f}]({f})" for f in figs]
     (out / "report.md").write_text("\n".join(md) + "\n")
     return {"json": out / "report.json", "markdown": out / "report.md", "figures": [out / f for f in figs]}

@@ -3,7 +3,9 @@
 Steps: load the test split with its noiseless spectra; draw ``n_samples`` spectra per galaxy and
 measure them (:mod:`model.evaluation.generated`); fit pPXF on a subset
 (:mod:`model.evaluation.ppxf_subset`); fit the baselines on the training split
-(:mod:`model.evaluation.baselines`); summarise (:mod:`model.evaluation.summary`).
+(:mod:`model.evaluation.baselines`); optionally fit a physical SED to a subset's photometry
+(:mod:`model.evaluation.sed_fit`, :mod:`model.evaluation.sed_compare`); summarise
+(:mod:`model.evaluation.summary`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import pandas as pd
 from model.errors import BadInputError
 
 
-def _check_args(checkpoint, dataset, split, n_samples, limit, ppxf_subset, ppxf_samples, workers, threads=1):
+def _check_args(checkpoint, dataset, split, n_samples, limit, ppxf_subset, ppxf_samples, workers, threads=1,
+                sed_subset=0):
     from model.data.datasets import SPLITS
     from model.data.dataset import MockDataset
 
@@ -25,7 +28,7 @@ def _check_args(checkpoint, dataset, split, n_samples, limit, ppxf_subset, ppxf_
                         ("threads", threads, 1)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
             raise BadInputError(f"{name}: must be an integer ≥ {lo}, got {v!r}")
-    for name, v in (("limit", limit), ("ppxf_subset", ppxf_subset)):
+    for name, v in (("limit", limit), ("ppxf_subset", ppxf_subset), ("sed_subset", sed_subset)):
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0):
             raise BadInputError(f"{name}: must be a non-negative integer, got {v!r}")
     if limit == 0:
@@ -39,6 +42,14 @@ def _check_args(checkpoint, dataset, split, n_samples, limit, ppxf_subset, ppxf_
     if ds.catalogue_only:
         raise BadInputError(f"{dataset}: catalogue-only dataset has no images/spectra to evaluate on")
     return ds
+
+
+def _cpu_seconds() -> float:
+    """CPU seconds of this process (all its threads) and of its finished child processes."""
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + r.ru_utime + r.ru_stime
 
 
 def _log(verbose, msg):
@@ -79,7 +90,8 @@ def training_photometry(ds) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def evaluate(checkpoint, dataset, split: str = "test", n_samples: int = 32, limit: int | None = None,
              seed: int = 0, ppxf_subset: int = 100, ppxf_samples: int = 8, reference_limit: int | None = None,
-             workers: int = 1, verbose: bool = False, threads: int = 1) -> dict:
+             workers: int = 1, verbose: bool = False, threads: int = 1, sed_subset: int = 0,
+             sed_store=None, sed_settings=None, sed_fit_missing: bool = True) -> dict:
     """Evaluate ``checkpoint`` on ``split`` of a complete-mode mock ``dataset``; returns the result dict.
 
     Parameters
@@ -92,6 +104,11 @@ def evaluate(checkpoint, dataset, split: str = "test", n_samples: int = 32, limi
         (nearest neighbour, regressor); the magnitude baseline always uses the whole training split.
     workers : processes for the toolbox measurements.
     threads : torch threads for sampling (1 when the toolbox workers share the cores).
+    sed_subset, sed_store : fit a physical SED (bagpipes) to the photometry of the first ``sed_subset``
+        galaxies, ``workers`` fits at a time, one result file per galaxy in ``sed_store`` (a rerun fits
+        only what is missing); adds ``result["sed_fit"]`` (:mod:`model.evaluation.sed_compare`).
+    sed_fit_missing : False reports only the galaxies already in ``sed_store`` (the others are listed as missing).
+    sed_settings : the fit's sampler budget (:class:`model.evaluation.sed_fit.SedSettings`; default its defaults).
 
     The result holds JSON-ready summaries (see :func:`model.evaluation.summary.summarise`) and,
     under ``"_data"``, the per-galaxy arrays the figures need.
@@ -103,7 +120,14 @@ def evaluate(checkpoint, dataset, split: str = "test", n_samples: int = 32, limi
     from model.evaluation.summary import summarise
     from model.predict import Predictor
 
-    ds = _check_args(checkpoint, dataset, split, n_samples, limit, ppxf_subset, ppxf_samples, workers, threads)
+    ds = _check_args(checkpoint, dataset, split, n_samples, limit, ppxf_subset, ppxf_samples, workers, threads,
+                     sed_subset)
+    if sed_subset:
+        from model.evaluation.sed_fit import import_bagpipes
+
+        if sed_store is None:
+            raise BadInputError("sed_store: a directory for the per-galaxy SED fits is needed with sed_subset")
+        import_bagpipes()  # a missing extra fails before the heavy work
     t0 = time.time()
     predictor = Predictor(checkpoint, threads=threads)
     grid = predictor.model.grid
@@ -112,15 +136,18 @@ def evaluate(checkpoint, dataset, split: str = "test", n_samples: int = 32, limi
         raise BadInputError(f"{dataset}: no noiseless spectra (flux_true) to compare with")
     _log(verbose, f"{len(test)} {split} galaxies; drawing {n_samples} spectra each")
     n_keep = min(ppxf_subset or 0, len(test))
-    gen = generate_and_measure(predictor, test, n_samples, seed=seed, workers=workers, keep=n_keep,
+    n_sed = min(sed_subset or 0, len(test))
+    t_gen, cpu_gen = time.time(), _cpu_seconds()
+    gen = generate_and_measure(predictor, test, n_samples, seed=seed, workers=workers, keep=max(n_keep, n_sed),
                                keep_samples=min(ppxf_samples, n_samples),
                                progress=progress_logger(verbose))
+    t_gen, cpu_gen = time.time() - t_gen, _cpu_seconds() - cpu_gen
     t_sample = time.time() - t0
     ppxf = None
     if n_keep:
         _log(verbose, f"pPXF on {n_keep} galaxies × {min(ppxf_samples, n_samples)} samples + true spectra")
-        ppxf = ppxf_properties(gen.wavelength, gen.keep, test.flux_true * test.norm[:, None], test.z,
-                               workers=workers)
+        ppxf = ppxf_properties(gen.wavelength, {i: gen.keep[i] for i in range(n_keep)},
+                               test.flux_true * test.norm[:, None], test.z, workers=workers)
 
     _log(verbose, "baselines: photometry of the training and test cutouts")
     from model.data.cutout_photometry import measure
@@ -145,6 +172,15 @@ def evaluate(checkpoint, dataset, split: str = "test", n_samples: int = 32, limi
     reg, reg_spec = bl.regressor_baseline(feat_tr, ref.labels, ref.flux_true, ref.norm, feat_te)
     n_ref = len(ref)
     del ref, feat_tr, emb_tr
+    sed = None
+    if n_sed:
+        from model.evaluation.sed_fit import fit_split
+
+        _log(verbose, f"SED fits (bagpipes) of {n_sed} galaxies in {sed_store}"
+                      + ("" if sed_fit_missing else " (only those already there)"))
+        sed = fit_split(dataset, split, test, phot_te, n_sed, grid.wavelength, sed_store, seed=seed, workers=workers,
+                        settings=sed_settings, fit_missing=sed_fit_missing,
+                        progress=lambda d, t: _log(verbose, f"SED fitted {d}/{t}"))
 
     meta = {"checkpoint": str(checkpoint), "checkpoint_sha256": predictor.checkpoint_sha256,
             "checkpoint_step": predictor.extra.get("step"), "dataset": str(dataset), "split": split,
@@ -160,6 +196,41 @@ def evaluate(checkpoint, dataset, split: str = "test", n_samples: int = 32, limi
                        {"nearest": nn_spec, "regressor": reg_spec}, meta, seed=seed, oracle_agn=oracle_agn,
                        quantiles=quant)
     result["_data"]["cutout_photometry"] = phot_te
+    if sed is not None:
+        result["sed_fit"] = _sed_comparison(sed, test, gen, ppxf, phot_te, x_cut, train_lab, quant,
+                                            (t_gen / len(test), cpu_gen / len(test)), seed)
+        result["meta"]["sed_galaxies"] = n_sed
     result["meta"]["seconds_total"] = round(time.time() - t0, 1)
     _log(verbose, f"done in {result['meta']['seconds_total']} s")
     return result
+
+
+def _sed_comparison(sed, test, gen, ppxf, phot_te, x_cut, train_lab, quant, seconds_model, seed) -> dict:
+    """The model, the SED fit and the trees on the SED-fitted galaxies (:mod:`model.evaluation.sed_compare`)."""
+    from model.data.cutout_photometry import asinh_mag
+    from model.evaluation import sed_compare as sc
+
+    idx = sed.index
+    lab = test.labels.iloc[idx]
+    truth = {k: lab[k].to_numpy(float) for k in sc.PROPS}
+    mag_r = asinh_mag(phot_te["petro_flux_r"].to_numpy(float)[idx], "r")
+    age = np.full((len(idx), 1), np.nan)
+    if ppxf is not None:  # pPXF ages exist for the galaxies of the pPXF subset
+        rows = {int(i): r for r, i in enumerate(ppxf["index"])}
+        age = np.full((len(idx), ppxf["age_mw"].shape[1]), np.nan)
+        for r, i in enumerate(idx):
+            if int(i) in rows:
+                age[r] = ppxf["age_mw"][rows[int(i)]]
+    draws = {"z": gen.z[idx], "dn4000": gen.props["dn4000"][idx], "age_mw": age,
+             "log_mstar": sc.model_log_mstar(gen.wavelength, gen.keep, idx, mag_r)}
+    trees = {}
+    for name, x in (("gbt_cutout", x_cut),):
+        q = {k: quant[name][k][idx] for k in ("z", "dn4000", "age_mw")}
+        q["log_mstar"] = sc.tree_log_mstar(x[0], train_lab, x[1][idx], seed=seed)
+        trees[name] = q
+    trees["gbt"] = {k: quant["gbt"][k][idx] for k in ("z", "dn4000", "age_mw")}
+    pixels = {"error": gen.pix_err_median[idx], "coverage_68": gen.pix_cov["pit_68"][idx],
+              "coverage_95": gen.pix_cov["pit_95"][idx]}
+    truth_spec = test.flux_true[idx] * test.norm[idx, None]
+    return sc.compare(sed, truth, draws, trees, pixels, truth_spec, test.norm[idx].astype(float), seconds_model,
+                      seed=seed)
