@@ -130,8 +130,10 @@ def train_autoencoder(model, data, lab, cfg, out_dir, start, budget, device, log
     opt = torch.optim.AdamW(params, cfg.ae_lr, weight_decay=1e-4)
     total = cfg.ae_steps
 
-    def lr_at(step):
-        return cfg.ae_lr * min(1.0, (step + 1) / 100) * 0.5 * (1 + math.cos(math.pi * step / total))
+    warm = max(1, min(100, total // 10))
+
+    def lr_at(step):  # warm-up then cosine decay
+        return cfg.ae_lr * min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * step / total))
 
     rng = np.random.default_rng(cfg.seed + start)
     model.train()
@@ -202,8 +204,10 @@ def train_diffusion(model, data, x_all, phot, cfg, out_dir, start, ema, budget, 
     opt = torch.optim.AdamW(params, cfg.diff_lr, weight_decay=1e-4)
     total = cfg.diff_steps
 
+    warm = max(1, min(200, total // 10))
+
     def lr_at(step):  # warm-up then cosine decay
-        return cfg.diff_lr * min(1.0, (step + 1) / 200) * 0.5 * (1 + math.cos(math.pi * step / total))
+        return cfg.diff_lr * min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * step / total))
 
     gen = torch.Generator(device=device).manual_seed(cfg.seed + start)
     rng = np.random.default_rng(cfg.seed + 1 + start)
