@@ -6,7 +6,7 @@ range is checked against its field's :class:`~model.config_limits.Spec` (so a ch
 safe to build from, see :mod:`model.config_limits`), nested sections are configs of their own, and
 keys left out take the field's default. :meth:`Config.to_dict` gives the JSON stored in checkpoints.
 
-Model kinds are named by one vocabulary, :data:`KINDS` (``latent``, ``paper``), in recipes and in
+Model kinds are named by one vocabulary, :data:`KINDS` (``latent``, ``paper``, ``physics``), in recipes and in
 checkpoints alike; checkpoints written before the vocabulary existed carry the names in
 :data:`LEGACY_KINDS`, which are read as their new names.
 """
@@ -21,7 +21,7 @@ from typing import Any
 from model.config_limits import Spec, integer, integers, number
 from model.errors import BadInputError
 
-KINDS = ("latent", "paper")
+KINDS = ("latent", "paper", "physics")
 LEGACY_KINDS = {"photospec-latent-v1": "latent", "photospec-paper-v1": "paper"}
 
 

@@ -29,6 +29,7 @@ from model.errors import BadInputError
 LOADERS = {
     "latent": "model.latent.train",  # the fast default (latent diffusion)
     "paper": "model.paper.train",  # the paper's method (pixel-space U-Net)
+    "physics": "model.physics.train",  # physical parameters + a physical decoder
 }
 
 

@@ -18,6 +18,8 @@ def register(sub) -> None:
     p.add_argument("--data", required=True, help="complete-mode mock dataset directory (photospec mock)")
     p.add_argument("--out", required=True, help="run directory: checkpoints, log; re-running resumes")
     p.add_argument("--limit", type=int, default=None, help="use at most this many training galaxies")
+    p.add_argument("--max-minutes", type=float, default=None,
+                   help="stop this chunk after so many minutes (physics kind; re-run the command to resume)")
     p.set_defaults(func=_run)
 
 
@@ -27,6 +29,10 @@ def recipe_class(kind: str):
         from model.latent.train import TrainConfig
 
         return TrainConfig
+    if kind == "physics":
+        from model.physics.train import PhysicsTrainConfig
+
+        return PhysicsTrainConfig
     from model.paper.train import PaperTrainConfig
 
     return PaperTrainConfig
@@ -37,6 +43,10 @@ def model_class(kind: str):
         from model.latent.model import LatentSpectrumModel
 
         return LatentSpectrumModel
+    if kind == "physics":
+        from model.physics.model import PhysicsSpectrumModel
+
+        return PhysicsSpectrumModel
     from model.paper.model import PaperSpectrumModel
 
     return PaperSpectrumModel
@@ -78,10 +88,19 @@ def _run(args) -> int:
 
     cfg = read_config(args.config)
     tc = cfg["train_config"]
+    if args.max_minutes is not None and cfg["kind"] != "physics":
+        raise BadInputError(f"--max-minutes: only the physics recipe stops on a time budget, not {cfg['kind']!r}")
     if cfg["kind"] == "latent":
         from model.latent.train import train
 
         data = load_mock(args.data, "train", limit=args.limit)
+        val = None
+    elif cfg["kind"] == "physics":
+        from model.physics.train import train
+
+        if args.max_minutes is not None:
+            tc = tc.replace(max_minutes=args.max_minutes)
+        data = load_mock(args.data, "train", limit=args.limit, with_truth=True)
         val = None
     else:
         from model.paper.train import train
@@ -92,5 +111,5 @@ def _run(args) -> int:
         val = load_mock(args.data, "val", grid=grid, limit=256)
     print(f"training on {len(data)} galaxies from {args.data} ({data.dropped} unusable spectra dropped)")
     final = train(data, Path(args.out), tc, val=val)
-    print(f"checkpoint: {final}")
+    print(f"checkpoint: {final}" if final else f"stopped after --max-minutes; re-run to resume from {args.out}")
     return 0
