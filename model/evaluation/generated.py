@@ -33,19 +33,21 @@ def _init_worker() -> None:
 
 def measure_galaxy(wave, samples, z_samples, truth, z_true) -> dict:
     """Fast-path properties of n samples (each at its own z) and of the true spectrum (at z_true)."""
-    from model.evaluation.targets import toolbox_lines
+    from model.evaluation.targets import catalogue_bpt, toolbox_lines
+    from model.science.bpt import AGN_CLASSES
     from model.science.fast import properties
 
     s = properties((wave, samples), z=z_samples)
     t = properties((wave, truth[None]), z=np.array([z_true]))
     lines, true_lines = toolbox_lines(s), toolbox_lines(t)
+    bpt, true_bpt = catalogue_bpt(s), catalogue_bpt(t)[0]  # the survey's detection rule, not the noiseless one
     return {**{k: lines[k].to_numpy(float) for k in LINE_KEYS},
             **{f"true_{k}": float(true_lines[k].iloc[0]) for k in LINE_KEYS},
-        "dn4000": s["dn4000"].to_numpy(float), "agn": s["is_agn"].to_numpy(bool),
-        "classified": (s["bpt_class"].astype(str) != "unclassified").to_numpy(),
+        "dn4000": s["dn4000"].to_numpy(float), "agn": np.isin(bpt, AGN_CLASSES),
+        "classified": bpt != "unclassified",
         "o3n2": s["metallicity_o3n2"].to_numpy(float),
-        "true_dn4000": float(t["dn4000"].iloc[0]), "true_agn": bool(t["is_agn"].iloc[0]),
-        "true_bpt": str(t["bpt_class"].iloc[0]), "true_o3n2": float(t["metallicity_o3n2"].iloc[0]),
+        "true_dn4000": float(t["dn4000"].iloc[0]), "true_agn": bool(true_bpt in AGN_CLASSES),
+        "true_bpt": str(true_bpt), "true_o3n2": float(t["metallicity_o3n2"].iloc[0]),
     }
 
 

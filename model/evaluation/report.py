@@ -131,7 +131,9 @@ def _agn_md(res) -> str:
     rows.append(f"| {_majority(res)} | {_f(maj)} | 0.500 | 0.500 | – | – | – | "
                 f"{'1.000' if res['agn']['truth_rates']['bpt_agn_fraction'] > 0.5 else '0.000'} |")
     rows.append("")
-    rows.append("P(AGN): for the model the fraction of its samples the toolbox classes AGN; for the trees, the ridge "
+    rows.append("P(AGN): for the model the fraction of its samples classed AGN (the toolbox's line fluxes, each BPT line "
+                "required at ≥ 3σ of the catalogue's line-flux error model, the rule behind the truth: a noiseless "
+                "sample would otherwise show lines the survey cannot detect); for the trees, the ridge "
                 "regressor and the oracle the classifier's probability; for the nearest neighbour, the best sample and "
                 "the toolbox on the true spectrum a 0/1 answer (their AUC is that of a single threshold). Accuracy "
                 "and balanced accuracy (the mean of the AGN and non-AGN recall; 0.5 for any constant answer) use "
