@@ -68,11 +68,13 @@ def test_several_cutouts_to_a_directory_and_to_parquet(ckpt, cutouts, tmp_path, 
     assert t.num_rows == 9 and t.column("input").to_pylist()[3] == cutouts[1]
     assert t.column("seed").to_pylist() == [0, 0, 0, 1, 1, 1, 2, 2, 2]
     assert len(t.column("flux")[0].as_py()) == len(meta["wavelength"]) and len(meta["galaxies"]) == 3
-    # galaxy 1 of the batch equals a single-galaxy run with its own seed
+    # galaxy 1 of the batch equals a single-galaxy run with its own seed (to float rounding: the batch is drawn
+    # in one forward pass, whose sums run in another order than a one-galaxy pass's)
     main(["predict", "--images", cutouts[1], "--samples", "3", "--seed", "1", "--out", str(tmp_path / "one.fits"),
           "--checkpoint", ckpt])
     one = read_spectra_fits(tmp_path / "one.fits").flux
-    assert np.allclose(np.array(t.column("flux").to_pylist()[3:6], np.float32), one)
+    np.testing.assert_allclose(np.array(t.column("flux").to_pylist()[3:6], np.float32), one, rtol=1e-4,
+                               atol=1e-4 * float(np.abs(one).max()))
 
 
 def test_images_far_from_training_still_give_spectra_with_an_ood_score(ckpt, cutouts, tmp_path, capsys):
