@@ -119,11 +119,11 @@ class CompareView(Viewer):
         self._cleaning = False
         self._spectra = pn.pane.HoloViews(self._spectra_plot(), sizing_mode="stretch_width", height=320,
                                           linked_axes=False)
-        self._posteriors = pn.pane.HoloViews(None, sizing_mode="stretch_width", height=190, linked_axes=False)
+        self._posteriors = pn.FlexBox(sizing_mode="stretch_width")
         self._table = pn.pane.Markdown("", sizing_mode="stretch_width")
         self._alert = pn.pane.Alert("", alert_type="warning", visible=False, sizing_mode="stretch_width",
                                     css_classes=["compare-message"])
-        self._pin_button = pn.widgets.Button(label="📌 Pin the picked galaxy", color="primary", width=200)
+        self._pin_button = pn.widgets.Button(label="Pin the picked galaxy", color="primary", width=200)
         self._pin_button.on_click(lambda e: self.pin_current())
         self._clear_button = pn.widgets.Button(label="Clear pins", width=110)
         self._clear_button.on_click(lambda e: setattr(self, "pins", ""))
@@ -266,7 +266,8 @@ class CompareView(Viewer):
         return hv.Overlay(layers).opts(**opts, title="pinned galaxies: median and 16–84 % of their samples",
                                        legend_position="top_right")
 
-    def _posterior_plot(self):
+    def _posterior_plots(self) -> list:
+        """One small overlaid histogram per compared property (a colour per pin)."""
         plots = []
         ready = [(k, p) for k, p in enumerate(self.pinned) if p.ready]
         for col, label in COMPARED:
@@ -284,7 +285,7 @@ class CompareView(Viewer):
             if layers:
                 plots.append(hv.Overlay(layers).opts(title=label, width=190, height=170, toolbar=None,
                                                      fontsize={"title": 9}))
-        return hv.Layout(plots).cols(len(plots)) if plots else None
+        return plots
 
     def _table_markdown(self) -> str:
         pins = self.pinned
@@ -324,7 +325,7 @@ class CompareView(Viewer):
 
     def _refresh(self, *_):
         self._spectra.object = self._spectra_plot()
-        self._posteriors.object = self._posterior_plot()
+        self._posteriors.objects = [pn.pane.HoloViews(p, linked_axes=False) for p in self._posterior_plots()]
         self._table.object = self._table_markdown()
 
     def __panel__(self):

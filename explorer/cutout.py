@@ -70,7 +70,7 @@ class CutoutView(Viewer):
     def _plot(self):
         arr = self.rendered()
         bounds = (-HALF, -HALF, HALF, HALF)
-        opts = dict(xlabel="Δx (arcsec)", ylabel="Δy (arcsec)", frame_width=200, frame_height=200,
+        opts = dict(xlabel="Δx (arcsec)", ylabel="Δy (arcsec)", width=262, height=262,
                     toolbar="right", tools=["save"],
                     title=f"{self.state.source or 'no galaxy picked'}")
         if arr is None:

@@ -216,6 +216,8 @@ class OverlaysView(Viewer):
                              "median; red: the picked galaxy's samples (each at its own predicted mass); green: "
                              f"the published relation of real SDSS star-forming galaxies, {SDSS_MZR_LABEL}."
                              + note, sizing_mode="stretch_width"),
-            pn.Row(self._mzr, pn.Column(pn.widgets.Select.from_param(self.param.bimodal_y, label="y", width=120),
+            pn.Row(self._mzr, pn.Column(pn.widgets.Select.from_param(
+                self.param.bimodal_y, label="y", width=120, css_classes=["bimodal-y"],
+                options={BIMODAL_Y[c]: c for c in self.param.bimodal_y.objects}),
                                         self._bim, sizing_mode="stretch_width"), sizing_mode="stretch_width"),
             sizing_mode="stretch_width")

@@ -79,9 +79,10 @@ class Explorer:
     def _tab_contents(self) -> list:
         about = pn.Column(about_pane(), pn.pane.Markdown("### Glossary\n" + glossary_markdown(),
                                                          sizing_mode="stretch_width"), sizing_mode="stretch_width")
-        panes = {"spectra": pn.Column(self.spectra, height=262, sizing_mode="stretch_width"),
-                 "properties": self.properties, "population": self.overlays, "compare": self.compare, "diffusion": self.player,
-                 "about": about}
+        panes = {"spectra": pn.Column(self.spectra, height=262, sizing_mode="stretch_width",
+                                      css_classes=["photospec-spectra"]),
+                 "properties": self.properties, "population": self.overlays, "compare": self.compare,
+                 "diffusion": self.player, "about": about}
         return [(title, panes[name]) for name, title in VIEWS]
 
     def apply_view(self, view: dict, galaxy_ids: list[int]) -> None:
@@ -115,9 +116,10 @@ class Explorer:
     def top(self) -> pn.viewable.Viewable:
         """The CMD with the sampling controls under it, and the cutout (what a visitor needs first); with the
         tabs below (Spectra open) they fit a 1366×768 screen without scrolling."""
-        return pn.Row(pn.Column(pn.Column(self.cmd, height=318, sizing_mode="stretch_width"), self.controller,
+        return pn.Row(pn.Column(pn.Column(self.cmd, height=318, sizing_mode="stretch_width", css_classes=["photospec-cmd"]),
+                                self.controller,
                                 sizing_mode="stretch_width", height=383),
-                      pn.Column(self.cutout, width=345), sizing_mode="stretch_width", height=383)
+                      pn.Column(self.cutout, width=345, css_classes=["photospec-cutout"]), sizing_mode="stretch_width", height=383)
 
     def rest(self) -> list:
         """The Spectra / Properties / Population / Compare / Diffusion / About tabs."""

@@ -40,10 +40,13 @@ def _selected(app) -> int:
 def _check_selection_layers(app, before: int) -> None:
     """The selection's density is drawn, with its own true relation where it has enough galaxies per bin."""
     ov = app.explorer.overlays
-    labels = [getattr(o, "label", "") for o in ov._mzr.object[()]]
-    own = ov.selection_relation("oh_gas") is not None
-    assert _overlay_layers(app) == before + 1 + own
-    assert ("selection: true median" in labels) == own
+
+    def drawn():
+        labels = [getattr(o, "label", "") for o in ov._mzr.object[()]]
+        own = ov.selection_relation("oh_gas") is not None
+        return len(labels) == before + 1 + own and ("selection: true median" in labels) == own
+
+    wait_for(drawn, 30, what="the selection and its own relation on the overlays")
 
 
 def test_box_and_lasso_select_filter_a_set_and_the_overlays_follow(chromium, explorer, mock_catalogue):
