@@ -59,7 +59,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--checkpoint", required=True, type=Path, help="physics-model checkpoint")
     ap.add_argument("--baseline", type=Path, default=DEFAULT_CHECKPOINT, help="the default model to compare with")
-    ap.add_argument("--mock", type=Path, default=Path("/work/data/mock-20k"))
+    ap.add_argument("--mock", type=Path, default=Path("data/mock-20k"))
     ap.add_argument("--galaxies", type=int, default=200)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--repeats", type=int, default=5)

@@ -21,7 +21,7 @@ Prints (targets in brackets):
   low-resolution stage, 816 px, DPM-Solver++ 20 steps), timed for real: 100 spectra of one
   galaxy, once after a warm-up, redshift measurement included, and its ratio to ours.
 
-Images: the first test-split galaxies of ``--mock`` (default /work/data/mock-20k) or, if that is
+Images: the first test-split galaxies of ``--mock`` (default data/mock-20k) or, if that is
 absent, random sky-noise images. Exits non-zero only if it cannot run.
 
 Measured 2026-11-22 on the shared 2-core machine (load average ≈ 2–3 from other jobs), default
@@ -120,7 +120,7 @@ def paper_baseline(evals: int, batch: int) -> tuple[float, float]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
-    ap.add_argument("--mock", default="/work/data/mock-20k")
+    ap.add_argument("--mock", default="data/mock-20k")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1, as photospec predict)")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--batch-galaxies", type=int, default=200)

@@ -149,12 +149,12 @@ def base_rows(base: Path | None) -> tuple[np.ndarray, np.ndarray]:
 
     from model.data.registry import cache_dir
 
-    candidates = [base] if base else [cache_dir() / "catalogue-default", Path("/work/data/bench-cat-1e6")]
+    candidates = [base] if base else [cache_dir() / "catalogue-default", Path("data/bench-cat-1e6")]
     d = next((c for c in candidates if _complete(c)), None)
     if d is None:
         from model.mock.store import write_dataset
 
-        d = Path("/work/data/bench-cat-1e6")
+        d = Path("data/bench-cat-1e6")
         print(f"writing a 10⁶-row catalogue-only mock to {d} (once)", flush=True)
         write_dataset(d, 1_000_000, seed=0, catalogue_only=True, progress=False, workers=2)
     files = sorted(d.glob("shard-*/labels.parquet"))
@@ -245,13 +245,13 @@ def datashader_bench(a) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--checkpoint", default=str(ROOT / "assets" / "default-model.safetensors"))
-    ap.add_argument("--mock", default="/work/data/mock-20k")
+    ap.add_argument("--mock", default="data/mock-20k")
     ap.add_argument("--galaxies", type=int, default=96)
     ap.add_argument("--partition-size", type=int, default=12)
     ap.add_argument("--samples", type=int, default=16)
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--rows", type=int, default=100_000_000)
-    ap.add_argument("--cmd-dir", default="/work/data/bench-cmd-1e8", help="where the big catalogue is written")
+    ap.add_argument("--cmd-dir", default="data/bench-cmd-1e8", help="where the big catalogue is written")
     ap.add_argument("--base", help="a catalogue-only mock dataset to resample (default: generated once)")
     ap.add_argument("--skip-predict", action="store_true")
     ap.add_argument("--skip-datashader", action="store_true")
