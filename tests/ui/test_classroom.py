@@ -149,7 +149,8 @@ def test_the_guided_tour_walks_six_steps_with_glossary_tooltips(chromium, explor
     gid = wait_for(lambda: ex.state.galaxy_id, 30, what="the tour's first galaxy")
     row = ex.catalogue.row(gid)
     wait_for(lambda: ex.spectra.region == "4000 Å break", 30, what="the 4000 Å break zoom")
-    assert "region=4000+%C3%85+break" in page.evaluate("window.location.search")
+    wait_for(lambda: "region=4000+%C3%85+break" in page.evaluate("window.location.search"), 30,
+             what="the region in the page address")  # the address follows the server state a moment later
     assert row["is_quiescent"] and ex.spectra.region == "4000 Å break" and ex.spectra.frame == "rest"
     tipped = page.locator("abbr.glossary").filter(has_text="Dn4000").first
     tipped.wait_for(timeout=30_000)
