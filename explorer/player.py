@@ -110,7 +110,8 @@ class DiffusionPlayer(Viewer):
     def _add(self, run, frame):
         if run != self._run:
             return
-        self.frames = [*self.frames, frame]
+        # kept in step order: callbacks posted from the sampler thread may reach the session out of order
+        self.frames = sorted([*self.frames, frame], key=lambda f: f["i"])
         self._player.end = max(1, len(self.frames) - 1)
         if self._player.direction == 0:  # follow the newest step unless the user is playing
             self._player.value = len(self.frames) - 1

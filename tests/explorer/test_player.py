@@ -84,3 +84,14 @@ def test_player_streams_every_step_and_a_new_galaxy_resets_it(predictor):
     assert "sampler steps" in player.message
     state.image = fake_cutout(3)
     assert player.frames == [] and "Watch the diffusion" in player.message
+
+
+def test_frames_that_arrive_out_of_order_are_shown_in_step_order():
+    player = DiffusionPlayer(ExplorerState(), SharedPredictor(lambda: FakePredictor()), pool=SamplerPool(1))
+    player._run = run = 7
+    flux = np.ones((1, 4))
+    for i in (0, 2, 1, 3):  # the session's callbacks need not run in the order they were posted
+        player._add(run, {"i": i, "steps": 4, "t": 1 - i / 4, "sigma": 1 - i / 4, "flux": flux})
+    assert [f["i"] for f in player.frames] == [0, 1, 2, 3] and player._player.end == 3
+    player._add(run + 1, {"i": 9, "steps": 4, "t": 0, "sigma": 0, "flux": flux})  # a stale run's frame
+    assert len(player.frames) == 4
