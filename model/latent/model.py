@@ -12,7 +12,6 @@ scores how well each sample matches its image, as the paper does to keep the bes
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from model.data.preprocess import ImageScaling
 from model.diffusion import ModelDenoiser
 from model.latent.autoencoder import SpectrumAutoencoder
 from model.nets.conditioning import Cond
+from model.nets.contrastive import ContrastiveScored
 from model.nets.image_encoder import ImageEncoder
 from model.nets.latent_denoiser import LatentDenoiser
 from model.ood import OODScored
@@ -63,7 +63,7 @@ class LatentConfig(Config):
     steps: int = setting(15, integer(1, 10_000), "default sampler steps")
 
 
-class LatentSpectrumModel(OODScored, nn.Module):
+class LatentSpectrumModel(ContrastiveScored, OODScored, nn.Module):
     """Image encoder + latent denoiser + autoencoder + contrastive heads, with data statistics.
 
     Buffers hold what preprocessing needs at inference: the latent statistics (``x_mean``,
@@ -106,27 +106,6 @@ class LatentSpectrumModel(OODScored, nn.Module):
     def grid(self):
         """The observed-frame grid (:class:`model.data.preprocess.SpectrumGrid`) of the spectra this model draws."""
         return self.autoencoder.obs_grid
-
-    @property
-    def wavelength(self):
-        """Observed-frame wavelengths (Å) of the spectra this model draws."""
-        return self.grid.wavelength
-
-    def image_embedding(self, images_scaled: torch.Tensor, cond: Cond) -> torch.Tensor:
-        """Contrastive image embedding (un-normalised), for ranking and the nearest-neighbour baseline."""
-        return self.image_head(cond.pooled)
-
-    def match_score(self, cond: Cond, x: torch.Tensor) -> torch.Tensor:
-        """Cosine similarity of the image and latent embeddings (the contrastive score)."""
-        return F.cosine_similarity(self.image_head(cond.pooled), self.latent_head(x), dim=-1)
-
-    def contrastive_loss(self, cond: Cond, x: torch.Tensor, tau: float = 0.05) -> torch.Tensor:
-        """Symmetric NT-Xent / InfoNCE over the batch (Chen et al. 2020; Radford et al. 2021), τ = 0.05 as in the paper."""
-        a = F.normalize(self.image_head(cond.pooled), dim=-1)
-        b = F.normalize(self.latent_head(x), dim=-1)
-        logits = a @ b.T / tau
-        target = torch.arange(len(a), device=a.device)
-        return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target))
 
     # --- sampling ----------------------------------------------------------------------------
     @torch.no_grad()

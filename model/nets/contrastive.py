@@ -106,3 +106,25 @@ class ContrastivePair(nn.Module):
     def forward(self, images: torch.Tensor, spectra: torch.Tensor) -> torch.Tensor:
         """NT-Xent loss of a batch of matched (image, spectrum) pairs."""
         return nt_xent(self.image(images), self.spectrum(spectra), self.tau)
+
+
+class ContrastiveScored:
+    """Mixin for a model with ``image_head`` (on the pooled image condition) and ``latent_head`` (on the
+    sampled vector x) and a ``grid``: the contrastive score that ranks samples and its NT-Xent loss."""
+
+    @property
+    def wavelength(self):
+        """Observed-frame wavelengths (Å) of the spectra this model draws."""
+        return self.grid.wavelength
+
+    def image_embedding(self, images_scaled: torch.Tensor, cond) -> torch.Tensor:
+        """Contrastive image embedding (un-normalised), for ranking and the nearest-neighbour baseline."""
+        return self.image_head(cond.pooled)
+
+    def match_score(self, cond, x: torch.Tensor) -> torch.Tensor:
+        """Cosine similarity of the image and sample embeddings (the contrastive score)."""
+        return score(self.image_head(cond.pooled), self.latent_head(x))
+
+    def contrastive_loss(self, cond, x: torch.Tensor, tau: float = 0.05) -> torch.Tensor:
+        """:func:`nt_xent` between the image and sample embeddings of a batch, τ = 0.05 as in the paper."""
+        return nt_xent(self.image_head(cond.pooled), self.latent_head(x), tau)

@@ -18,7 +18,6 @@ from typing import Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from model.config import Config, ImageEncoderConfig, ScheduleConfig, choice, section, setting
@@ -29,19 +28,19 @@ from model.errors import BadInputError
 from model.latent.autoencoder import REST, coverage, interp_log_grid
 from model.latent.model import DenoiserConfig
 from model.nets.conditioning import Cond
+from model.nets.contrastive import ContrastiveScored
 from model.nets.image_encoder import ImageEncoder
 from model.nets.latent_denoiser import LatentDenoiser
 from model.ood import OODScored
 from model.physics.decoder import FLUX_LINES, PhysicalDecoder
 from model.physics.photometry import FEATURES, photometry_features
-from model.sampling import SAMPLERS, prior_noise, sample
+from model.sampling import SAMPLERS, check_generators, prior_noise, sample
 
 FLUX_FLOOR = 1.0  # 1e-17 erg s⁻¹ cm⁻²: line fluxes are sampled as log10(F + FLUX_FLOOR), well below SDSS noise
 Z_RANGE = (0.0, 0.3)
 KMS_RANGE = (1.0, 1000.0)
-DETERMINISTIC = ("dpmpp_2m", "ddim")
 ENCODER_BIN = 4  # rest pixels averaged per continuum-encoder input
-DECODE_CHUNK = 256  # spectra decoded at once (bounds the memory of the line profiles)  # samplers that draw no noise after the start
+DECODE_CHUNK = 256  # spectra decoded at once (bounds the memory of the line profiles)
 
 
 def param_names(latent_dim: int) -> tuple[str, ...]:
@@ -110,7 +109,7 @@ class PhotometryEmbedding(nn.Module):
         return self.net(p)
 
 
-class PhysicsSpectrumModel(OODScored, nn.Module):
+class PhysicsSpectrumModel(ContrastiveScored, OODScored, nn.Module):
     """Image + photometry conditioning, a parameter denoiser, the physical decoder and contrastive heads.
 
     Buffers carry what inference needs: the parameter standardisation (``x_mean``, ``x_std``), the
@@ -183,65 +182,20 @@ class PhysicsSpectrumModel(OODScored, nn.Module):
         """The observed-frame grid (:class:`model.data.preprocess.SpectrumGrid`) of the spectra this model draws."""
         return self.decoder.obs_grid
 
-    @property
-    def wavelength(self):
-        """Observed-frame wavelengths (Å) of the spectra this model draws."""
-        return self.grid.wavelength
-
-    def image_embedding(self, images_scaled: torch.Tensor, cond: Cond) -> torch.Tensor:
-        """Contrastive image embedding (un-normalised), for ranking and the nearest-neighbour baseline."""
-        return self.image_head(cond.pooled)
-
-    def match_score(self, cond: Cond, x: torch.Tensor) -> torch.Tensor:
-        """Cosine similarity of the image and parameter embeddings (the contrastive score)."""
-        return F.cosine_similarity(self.image_head(cond.pooled), self.latent_head(x), dim=-1)
-
-    def contrastive_loss(self, cond: Cond, x: torch.Tensor, tau: float = 0.05) -> torch.Tensor:
-        """Symmetric InfoNCE over the batch (Radford et al. 2021), τ = 0.05 as in the paper."""
-        a = F.normalize(self.image_head(cond.pooled), dim=-1)
-        b = F.normalize(self.latent_head(x), dim=-1)
-        logits = a @ b.T / tau
-        target = torch.arange(len(a), device=a.device)
-        return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target))
-
     # --- sampling ----------------------------------------------------------------------------
-    @staticmethod
-    def _generators(generator, batch: int) -> list | None:
-        if generator is None:
-            return None
-        if isinstance(generator, torch.Generator):
-            if batch != 1:
-                raise BadInputError(f"generator: one generator seeds one galaxy, got {batch} galaxies "
-                                    f"(pass one generator per galaxy)")
-            return [generator]
-        gens = list(generator)
-        if len(gens) != batch or not all(isinstance(g, torch.Generator) for g in gens):
-            raise BadInputError(f"generator: need {batch} torch.Generator objects (one per galaxy), got {len(gens)}")
-        return gens
-
     @torch.no_grad()
     def sample_params(self, cond: Cond, n: int, steps: int | None = None, sampler: str | None = None,
                       generator: torch.Generator | Sequence[torch.Generator] | None = None,
                       callback=None) -> torch.Tensor:
-        """n standardised parameter vectors per galaxy → (B·n, x_dim), galaxy-major.
-
-        Galaxy k's starting noise comes from generator k alone; with a stochastic sampler and several
-        galaxies each galaxy is walked on its own, so its samples never depend on the batch.
-        """
-        sampler = sampler or self.config.sampler
-        gens = self._generators(generator, cond.batch)
-        device = cond.pooled.device
+        """n standardised parameter vectors per galaxy → (B·n, x_dim), galaxy-major; ``generator`` is one
+        generator or one per galaxy (galaxy k's noise, initial and per step, from generator k alone:
+        :func:`model.sampling.block_noise`), so a galaxy's samples never depend on the batch."""
+        generator = check_generators(generator, cond.batch)
+        c = cond.repeat_interleave(n)
+        x = prior_noise(c.batch, (self.x_dim,), generator=generator, device=c.pooled.device)
         den = ModelDenoiser(self.denoiser, self.schedule, self.config.prediction)
-        steps = steps or self.config.steps
-        if gens is None:
-            x = prior_noise(cond.batch * n, (self.x_dim,), device=device)
-            return sample(sampler, den, x, self.schedule, cond.repeat_interleave(n), steps, callback=callback)
-        if cond.batch > 1 and sampler not in DETERMINISTIC:
-            return torch.cat([self.sample_params(cond.index(slice(k, k + 1)), n, steps, sampler, gens[k], callback)
-                              for k in range(cond.batch)])
-        x = torch.cat([prior_noise(n, (self.x_dim,), generator=g, device=device) for g in gens])
-        return sample(sampler, den, x, self.schedule, cond.repeat_interleave(n), steps, callback=callback,
-                      generator=gens[0] if len(gens) == 1 else None)
+        return sample(sampler or self.config.sampler, den, x, self.schedule, c, steps or self.config.steps,
+                      callback=callback, generator=generator)
 
     @torch.no_grad()
     def decode(self, x: torch.Tensor):

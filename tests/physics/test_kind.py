@@ -121,7 +121,7 @@ def test_stochastic_sampler_batched_equals_per_galaxy(model, images):
 
 def test_one_generator_for_several_galaxies_is_refused(model, images):
     x = _scaled(model, images[:2])
-    with pytest.raises(BadInputError, match="one generator per galaxy"):
+    with pytest.raises(BadInputError, match="need one per galaxy"):
         model.draw(model.encode_images(x), x, 2, generator=torch.Generator().manual_seed(0))
 
 
