@@ -13,7 +13,6 @@ diffusion stage from its last checkpoint (optimiser moments restart; the step co
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,13 +21,13 @@ import torch
 
 from model.checkpoint import build_from_checkpoint, save_checkpoint
 from model.data.datasets import PairedSet
-from model.data.preprocess import ImageScaling, augment
-from model.diffusion import diffusion_loss, drop_condition
+from model.data.preprocess import ImageScaling
 from model.ema import EMA
 from model.latent.autoencoder import chi2_loss
 from model.config import RecipeConfig, parse_stored, section, setting, stored_config
 from model.config_limits import integer, number
 from model.latent.model import LatentConfig, LatentSpectrumModel
+from model.training import conditional_diffusion_step, random_batch, scaled_images, warmup_cosine
 from model.training import log_line as _log
 
 
@@ -52,10 +51,6 @@ class TrainConfig(RecipeConfig):
     model: LatentConfig = section(LatentConfig)
 
 
-def _batch(rng: np.random.Generator, n: int, size: int) -> np.ndarray:
-    return np.sort(rng.choice(n, size=min(size, n), replace=False))
-
-
 def train_autoencoder(model: LatentSpectrumModel, data: PairedSet, cfg: TrainConfig, logfile=None) -> float:
     """Stage 1: fit the autoencoder; returns the final mean χ² per pixel on a held-back slice."""
     ae = model.autoencoder
@@ -64,7 +59,7 @@ def train_autoencoder(model: LatentSpectrumModel, data: PairedSet, cfg: TrainCon
     rng = np.random.default_rng(cfg.seed)
     ae.train()
     for step in range(cfg.ae_steps):
-        i = _batch(rng, len(data), cfg.ae_batch)
+        i = random_batch(rng, len(data), cfg.ae_batch)
         f, iv, z = (torch.as_tensor(a[i]) for a in (data.flux, data.ivar, data.z))
         recon, _ = ae(f, iv, z.float())
         loss = chi2_loss(recon, f, iv)
@@ -101,13 +96,6 @@ def fit_statistics(model: LatentSpectrumModel, data: PairedSet) -> torch.Tensor:
     return (raw - model.x_mean) / model.x_std
 
 
-def _scaled_images(model, images: np.ndarray, rng=None) -> torch.Tensor:
-    x = model.image_scaling.apply(images)
-    if rng is not None:
-        x = augment(x, rng)
-    return torch.as_tensor(np.ascontiguousarray(x))
-
-
 def train_diffusion(model: LatentSpectrumModel, data: PairedSet, x_all: torch.Tensor, cfg: TrainConfig,
                     out_dir: Path, start_step: int, ema: EMA, logfile=None) -> EMA:
     """Stage 3: image encoder + denoiser + contrastive heads; checkpoints every ``checkpoint_every`` steps."""
@@ -115,8 +103,8 @@ def train_diffusion(model: LatentSpectrumModel, data: PairedSet, x_all: torch.Te
     opt = torch.optim.AdamW(params, cfg.diff_lr, weight_decay=1e-4)
     total = cfg.diff_steps
 
-    def lr_at(step):  # warm-up then cosine decay
-        return cfg.diff_lr * min(1.0, (step + 1) / 200) * 0.5 * (1 + math.cos(math.pi * step / total))
+    def lr_at(step):
+        return warmup_cosine(cfg.diff_lr, step, total, 200)
 
     gen = torch.Generator().manual_seed(cfg.seed + start_step)
     rng = np.random.default_rng(cfg.seed + 1 + start_step)
@@ -125,21 +113,11 @@ def train_diffusion(model: LatentSpectrumModel, data: PairedSet, x_all: torch.Te
     for step in range(start_step, total):
         for g in opt.param_groups:
             g["lr"] = lr_at(step)
-        i = _batch(rng, len(data), cfg.diff_batch)
-        cond = model.encode_images(_scaled_images(model, data.images[i], rng))
-        x0 = x_all[i]
-        closs = model.contrastive_loss(cond, x0)
-        c = drop_condition(cond, model.denoiser.null_cond, cfg.cond_dropout, generator=gen).repeat_interleave(cfg.repeats)
-        dloss = diffusion_loss(model.denoiser, model.schedule, x0.repeat_interleave(cfg.repeats, 0), c,
-                               prediction=model.config.prediction, generator=gen)
-        loss = dloss + cfg.contrastive_weight * closs
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        ema.update(model)
+        i = random_batch(rng, len(data), cfg.diff_batch)
+        cond = model.encode_images(scaled_images(model, data.images[i], rng))
+        dloss, closs = conditional_diffusion_step(model, cond, x_all[i], cfg, opt, params, ema, gen)
         if step % 100 == 0 or step == total - 1:
-            _log(f"diffusion step {step}/{total} loss {dloss.item():.4f} contrastive {closs.item():.3f}", logfile)
+            _log(f"diffusion step {step}/{total} loss {dloss:.4f} contrastive {closs:.3f}", logfile)
         if (step + 1) % cfg.checkpoint_every == 0 or step == total - 1:
             save_model(out_dir / "diffusion-last.safetensors", ema.module, extra={"step": step + 1})
     model.eval()

@@ -29,14 +29,14 @@ from model.checkpoint import build_from_checkpoint, save_checkpoint
 from model.config import RecipeConfig, parse_stored, section, setting, stored_config
 from model.config_limits import integer, number
 from model.data.datasets import PairedSet
-from model.data.preprocess import ImageScaling, augment
+from model.data.preprocess import ImageScaling
 from model.device import pick_device
-from model.diffusion import diffusion_loss, drop_condition
 from model.ema import EMA
 from model.errors import BadInputError
 from model.physics.decoder import FLUX_LINES
 from model.physics.model import PhysicsConfig, PhysicsSpectrumModel
 from model.physics.photometry import photometry_features
+from model.training import conditional_diffusion_step, random_batch, scaled_images, warmup_cosine
 from model.training import log_line as _log
 
 LABELS = ("z", "sigma_star", "sigma_gas", *(f"flux_{k}" for k in FLUX_LINES))
@@ -94,10 +94,6 @@ def _truth(data: PairedSet, i, device):
             torch.as_tensor(data.ivar[i] / n**2, device=device))
 
 
-def _batch(rng: np.random.Generator, n: int, size: int) -> np.ndarray:
-    return np.sort(rng.choice(n, size=min(size, n), replace=False))
-
-
 def _sel(lab: dict, i) -> dict:
     return {k: v[i] for k, v in lab.items()}
 
@@ -132,15 +128,15 @@ def train_autoencoder(model, data, lab, cfg, out_dir, start, budget, device, log
 
     warm = max(1, min(100, total // 10))
 
-    def lr_at(step):  # warm-up then cosine decay
-        return cfg.ae_lr * min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * step / total))
+    def lr_at(step):
+        return warmup_cosine(cfg.ae_lr, step, total, warm)
 
     rng = np.random.default_rng(cfg.seed + start)
     model.train()
     for step in range(start, total):
         for g in opt.param_groups:
             g["lr"] = lr_at(step)
-        i = _batch(rng, len(data), cfg.ae_batch)
+        i = random_batch(rng, len(data), cfg.ae_batch)
         truth, ivar = _truth(data, i, device)
         pred, s, _ = reconstruct(model, truth, _sel(lab, torch.as_tensor(i, device=device)))
         c2 = chi2(pred, truth, ivar)
@@ -193,10 +189,6 @@ def fit_statistics(model: PhysicsSpectrumModel, data: PairedSet, lab: dict, phot
     return (raw - model.x_mean) / model.x_std
 
 
-def _scaled_images(model, images: np.ndarray, rng, device) -> torch.Tensor:
-    return torch.as_tensor(np.ascontiguousarray(augment(model.image_scaling.apply(images), rng)), device=device)
-
-
 def train_diffusion(model, data, x_all, phot, cfg, out_dir, start, ema, budget, device, logfile=None) -> int:
     """Stage 3 from step ``start``; returns the step reached (``cfg.diff_steps`` when done)."""
     frozen = ("decoder.", "continuum_encoder.")
@@ -206,8 +198,8 @@ def train_diffusion(model, data, x_all, phot, cfg, out_dir, start, ema, budget, 
 
     warm = max(1, min(200, total // 10))
 
-    def lr_at(step):  # warm-up then cosine decay
-        return cfg.diff_lr * min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * step / total))
+    def lr_at(step):
+        return warmup_cosine(cfg.diff_lr, step, total, warm)
 
     gen = torch.Generator(device=device).manual_seed(cfg.seed + start)
     rng = np.random.default_rng(cfg.seed + 1 + start)
@@ -217,22 +209,12 @@ def train_diffusion(model, data, x_all, phot, cfg, out_dir, start, ema, budget, 
     for step in range(start, total):
         for g in opt.param_groups:
             g["lr"] = lr_at(step)
-        i = _batch(rng, len(data), cfg.diff_batch)
+        i = random_batch(rng, len(data), cfg.diff_batch)
         ti = torch.as_tensor(i, device=device)
-        cond = model.encode_images(_scaled_images(model, data.images[i], rng, device), phot=phot[ti])
-        x0 = x_all[ti]
-        closs = model.contrastive_loss(cond, x0)
-        c = drop_condition(cond, model.denoiser.null_cond, cfg.cond_dropout, generator=gen).repeat_interleave(cfg.repeats)
-        dloss = diffusion_loss(model.denoiser, model.schedule, x0.repeat_interleave(cfg.repeats, 0), c,
-                               prediction=model.config.prediction, generator=gen)
-        loss = dloss + cfg.contrastive_weight * closs
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        ema.update(model)
+        cond = model.encode_images(scaled_images(model, data.images[i], rng, device), phot=phot[ti])
+        dloss, closs = conditional_diffusion_step(model, cond, x_all[ti], cfg, opt, params, ema, gen)
         if step % 100 == 0 or step == total - 1:
-            _log(f"diffusion step {step}/{total} loss {dloss.item():.4f} contrastive {closs.item():.3f}", logfile)
+            _log(f"diffusion step {step}/{total} loss {dloss:.4f} contrastive {closs:.3f}", logfile)
         done = step + 1
         if done % cfg.checkpoint_every == 0 or done == total or budget.spent():
             save_model(out_dir / "diffusion-last.safetensors", ema.module, extra={"step": done})
