@@ -93,8 +93,8 @@ class DiffusionPlayer(Viewer):
                 predictor = self.predictor.get()
                 self._wave = np.asarray(predictor.wavelength, float)
                 with self.predictor.lock:
-                    predictor.trajectory(image, n, seed=seed,
-                                         on_frame=lambda f: post_to_session(doc, partial(self._add, run, f)))
+                    frames = predictor.trajectory(image, n, seed=seed,
+                                                  on_frame=lambda f: post_to_session(doc, partial(self._add, run, f)))
             except PhotospecError as exc:
                 post_to_session(doc, partial(self._fail, run, str(exc)))
                 return
@@ -102,7 +102,7 @@ class DiffusionPlayer(Viewer):
                 log.exception("diffusion player run %s", run)
                 post_to_session(doc, partial(self._fail, run, f"the diffusion player failed: {type(exc).__name__}: {exc}"))
                 return
-            post_to_session(doc, partial(self._done, run, source))
+            post_to_session(doc, partial(self._done, run, source, frames))
 
         self.last_future = self.pool.submit(work)
         return self.last_future
@@ -116,9 +116,12 @@ class DiffusionPlayer(Viewer):
         if self._player.direction == 0:  # follow the newest step unless the user is playing
             self._player.value = len(self.frames) - 1
 
-    def _done(self, run, source):
+    def _done(self, run, source, frames):
         if run != self._run:
             return
+        if len(frames) != len(self.frames):  # a streamed step may not have reached the session yet
+            self.frames = list(frames)
+            self._player.end = max(1, len(self.frames) - 1)
         last = self.frames[-1] if self.frames else None
         self.param.update(running=False, message=(
             f"{len(self.frames)} sampler steps of {self.n_show} samples of {source}: press ▶ to replay from noise "

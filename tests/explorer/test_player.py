@@ -95,3 +95,12 @@ def test_frames_that_arrive_out_of_order_are_shown_in_step_order():
     assert [f["i"] for f in player.frames] == [0, 1, 2, 3] and player._player.end == 3
     player._add(run + 1, {"i": 9, "steps": 4, "t": 0, "sigma": 0, "flux": flux})  # a stale run's frame
     assert len(player.frames) == 4
+
+
+def test_the_finished_run_shows_every_step_even_if_one_is_still_in_flight():
+    player = DiffusionPlayer(ExplorerState(), SharedPredictor(lambda: FakePredictor()), pool=SamplerPool(1))
+    player._run = run = 3
+    frames = [{"i": i, "steps": 3, "t": 1 - i / 3, "sigma": 1 - i / 3, "flux": np.ones((1, 4))} for i in range(3)]
+    player._add(run, frames[0])  # steps 1 and 2 have not reached the session when the run's end does
+    player._done(run, "the test image", frames)
+    assert [f["i"] for f in player.frames] == [0, 1, 2] and player._player.end == 2 and "3 sampler steps" in player.message
