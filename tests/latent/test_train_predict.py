@@ -120,3 +120,28 @@ def test_train_cli_validates_the_config(tmp_path, capsys):
     cfg.write_text("kind = 'latent'\n[train\n")
     assert main(["train", "--config", str(cfg), "--data", str(tmp_path), "--out", str(tmp_path / "r")]) == 1
     assert "not a valid TOML" in capsys.readouterr().err
+
+
+def test_load_mock_fills_one_allocation_and_drops_bad_spectra_across_shards(mock40, tmp_path):
+    import shutil
+
+    from model.data.dataset import MockDataset
+
+    bad = tmp_path / "mock"
+    shutil.copytree(mock40, bad)
+    ds = MockDataset(bad)
+    last = ds.shards[-1]
+    labels = __import__("pandas").read_parquet(ds.shard_dir(last) / "labels.parquet")
+    victim = int(np.flatnonzero(split_of(labels["galaxy_id"].to_numpy()) == "train")[0])
+    ivar = np.load(ds.shard_dir(last) / "ivar.npy")
+    ivar[victim] = 0.0  # no good pixel: cannot be normalised
+    np.save(ds.shard_dir(last) / "ivar.npy", ivar)
+    full, cut = load_mock(mock40, "train", with_truth=True), load_mock(bad, "train", with_truth=True)
+    assert cut.dropped == 1 and len(cut) == len(full) - 1
+    gone = labels["galaxy_id"].iloc[victim]
+    keep = (full.labels["galaxy_id"] != gone).to_numpy()
+    assert (cut.labels["galaxy_id"].to_numpy() == full.labels["galaxy_id"].to_numpy()[keep]).all()
+    assert np.array_equal(cut.images, full.images[keep]) and np.allclose(cut.flux_true, full.flux_true[keep])
+    assert cut.flux.dtype == np.float32 and cut.images.dtype == np.float32
+    few = load_mock(mock40, "train", limit=5)
+    assert len(few) == 5 and (few.labels["galaxy_id"].to_numpy() == full.labels["galaxy_id"].to_numpy()[:5]).all()
