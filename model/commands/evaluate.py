@@ -27,6 +27,9 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--against", default=None, metavar="REPORT_JSON",
                    help="report.json of the paper-method model on the same galaxies: adds the comparison with that model")
+    p.add_argument("--fresh", default=None, metavar="REPORT_JSON",
+                   help="report.json of the same checkpoint on a mock made with a seed never used in training: "
+                        "adds the generalisation targets (photo-z and Dn4000 within 10 %%)")
     p.add_argument("--out", default="evaluation", help="report directory (default ./evaluation)")
     p.set_defaults(func=_run)
 
@@ -35,8 +38,16 @@ def _run(args) -> int:
     from model.evaluation import evaluate, summary_table, write_report
 
     from model.evaluation.compare import compare, read_result
+    from model.evaluation.summary import criteria
 
     paper = read_result(args.against) if args.against else None  # a bad file fails before the heavy work
+    fresh = read_result(args.fresh) if args.fresh else None
+    if fresh is not None:
+        from model.data.dataset import MockDataset
+        from model.evaluation.generalisation import check_fresh
+        from model.hashing import sha256_file
+
+        check_fresh(fresh, sha256_file(args.checkpoint), MockDataset(args.data).manifest.get("seed"), args.fresh)
     res = evaluate(args.checkpoint, args.data, split=args.split, n_samples=args.samples, limit=args.limit,
                    seed=args.seed, ppxf_subset=args.ppxf_subset, ppxf_samples=args.ppxf_samples,
                    reference_limit=args.reference_limit, workers=args.workers, verbose=True,
@@ -44,6 +55,11 @@ def _run(args) -> int:
                    sed_fit_missing=not args.sed_stored_only)
     if paper is not None:
         res["against_paper"] = {"rows": compare(res, paper, args.against), "paper_meta": paper["meta"]}
+    if fresh is not None:
+        from model.evaluation.generalisation import generalisation
+
+        res["generalisation"] = generalisation(res, fresh, args.fresh)
+        res["criteria"] = criteria(res)
     paths = write_report(res, args.out)
     print(summary_table(res))
     for c in res["criteria"]:

@@ -267,6 +267,17 @@ def write_report(result: dict, out_dir) -> dict:
 
         md += ["## Against the paper's method", "",
                comparison_md(result["against_paper"]["rows"], result["against_paper"]["paper_meta"]), ""]
+    if "generalisation" in result:
+        g = result["generalisation"]
+        f = g["fresh_meta"]
+        md += ["## Generalisation", "",
+               f"The same checkpoint on `{f['dataset']}` (a mock made with seed {f['dataset_seed']}, never used in "
+               f"training), split `{f['split']}`: {f['n_galaxies']} galaxies, {f['n_samples']} samples each "
+               f"(report `{g['report']}`).", "",
+               "| figure | fresh seed | this report | target | met |", "|---|---|---|---|---|"]
+        md += [f"| {r['figure']} | {_f(r['value'], '{:.4g}')} | "
+               f"{r['reference']:.4g} | {r['target']} | {'yes' if r['passed'] else '**no**'} |" for r in g["rows"]]
+        md += [""]
     if "sed_fit" in result:
         from model.evaluation.sed_compare import comparison_md
 

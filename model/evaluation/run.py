@@ -184,6 +184,7 @@ def evaluate(checkpoint, dataset, split: str = "test", n_samples: int = 32, limi
 
     meta = {"checkpoint": str(checkpoint), "checkpoint_sha256": predictor.checkpoint_sha256,
             "checkpoint_step": predictor.extra.get("step"), "dataset": str(dataset), "split": split,
+            "dataset_seed": ds.manifest.get("seed"),
             "n_galaxies": len(test), "dropped": test.dropped, "n_samples": n_samples, "seed": seed,
             "model_kind": predictor.model.config.kind, "grid": predictor.model.grid.name,
             "sampler": predictor.model.config.sampler, "steps": predictor.model.config.steps,

@@ -332,4 +332,10 @@ def criteria(res: dict) -> list[dict]:
         add("bimodality: red-component mean Dn4000 offset",
             abs(b["model"]["component_means_dn4000"][1] - b["truth"]["component_means_dn4000"][1]),
             f"≤ {TOLERANCE_RELATIONS}", lambda v: v <= TOLERANCE_RELATIONS)
+    for r in res.get("generalisation", {}).get("rows", []):
+        if r["value"] is None:
+            rows.append({"criterion": r["criterion"], "value": None, "target": r["target"], "passed": None,
+                         "why": "the fresh-seed report has no finite value"})
+        else:
+            rows.append({k: r[k] for k in ("criterion", "value", "target", "passed")})
     return rows

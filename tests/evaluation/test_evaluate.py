@@ -120,3 +120,22 @@ def test_bad_input(eval_model, eval_mock, tmp_path, capsys):
     assert main(["evaluate", "--checkpoint", str(eval_model), "--data", str(cat)]) == 1
     err = capsys.readouterr().err.strip()
     assert "catalogue-only" in err and len(err.splitlines()) == 1
+
+
+def test_cli_fresh_seed_adds_generalisation_targets(eval_model, eval_mock, tiny_mock, tmp_path, capsys):
+    fresh = tiny_mock(80, seed=6, shard_size=40)
+    common = ["evaluate", "--checkpoint", str(eval_model), "--samples", "3", "--ppxf-subset", "0"]
+    assert main(common + ["--data", str(fresh), "--out", str(tmp_path / "fresh")]) == 0
+    assert main(common + ["--data", str(eval_mock), "--limit", "4", "--out", str(tmp_path / "main"),
+                          "--fresh", str(tmp_path / "fresh" / "report.json")]) == 0
+    out = capsys.readouterr().out
+    assert "generalisation: photo-z σ_NMAD on a fresh seed" in out and "mock seed 6" in out
+    rep = json.loads((tmp_path / "main" / "report.json").read_text())
+    names = [c["criterion"] for c in rep["criteria"]]
+    assert sum(n.startswith("generalisation:") for n in names) == 2
+    assert "## Generalisation" in (tmp_path / "main" / "report.md").read_text()
+    # a report of the same mock's seed is not a fresh seed: refused before any sampling
+    assert main(common + ["--data", str(eval_mock), "--limit", "4", "--out", str(tmp_path / "again"),
+                          "--fresh", str(tmp_path / "main" / "report.json")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "is not a fresh one" in err and len(err.splitlines()) == 1 and not (tmp_path / "again").exists()
