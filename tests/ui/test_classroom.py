@@ -180,6 +180,12 @@ def parse_pins_of(ex) -> list[int]:
     return parse_pins(ex.compare.pins)[0]
 
 
+def _query(page) -> dict[str, list[str]]:
+    from urllib.parse import parse_qs
+
+    return parse_qs(page.evaluate("window.location.search").lstrip("?"))
+
+
 def test_nonsense_pins_and_an_unknown_view_are_reported_and_the_page_stays_usable(chromium, explorer,
                                                                                   mock_catalogue):
     url, apps, _ = explorer
@@ -193,6 +199,12 @@ def test_nonsense_pins_and_an_unknown_view_are_reported_and_the_page_stays_usabl
     wait_for(lambda: ex.compare.pins == str(good), 30, what="the valid pin kept")
     msg = ex.compare.message
     assert "'abc' is not a galaxy id" in msg and "no galaxy #99999999" in msg and "pinned twice" in msg
+    # the address bar keeps only the valid state: the valid pin, the view showing, the other settings
+    wait_for(lambda: _query(page).get("pins") == [str(good)] and _query(page).get("view") == ["spectra"], 30,
+             what="the address cleaned of the bad pins and view")
+    search = page.evaluate("window.location.search")
+    assert "abc" not in search and "99999999" not in search and "nowhere" not in search and "%3C" not in search
+    assert _query(page)["n"] == ["16"]
     page.locator(".bk-tab").filter(has_text="Compare").click()
     page.get_by_text("no galaxy #99999999").first.wait_for(timeout=30_000)
     page.get_by_text("'<b>x</b>' is not a galaxy id").first.wait_for(timeout=30_000)  # shown as text
