@@ -153,6 +153,12 @@ class PropertyHistogram:
         self.figure = fig
         self.pane = pn.pane.Bokeh(fig, visible=False)
 
+    def clear(self) -> None:
+        """No samples (a new galaxy is being drawn): empty bars, no markers; the figure stays on the page."""
+        self.source.data = dict(left=[], right=[], top=[])
+        for m in (self.median, self.truth, self.empty):
+            m.visible = False
+
     def update(self, values, truth: float | None, bins: int) -> None:
         """Show ``values`` (non-finite ones dropped) in ``bins`` bins; ``truth`` marked when finite."""
         v = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(float)
@@ -211,7 +217,9 @@ class PropertiesView(Viewer):
         return None if df is None else summarise(df, self.state.row)
 
     def shown(self) -> dict[str, "PropertyHistogram"]:
-        """The histograms on the page now, by column (a column the toolbox did not return is hidden)."""
+        """The histograms on the page, by column: hidden until the first batch, and for a column the
+        toolbox did not return. Their visibility changes only then (a pane hidden and shown again at
+        once can have its old ``visible`` echoed back by the page)."""
         return {col: h for col, h in self._hists.items() if h.pane.visible}
 
     def _update_bpt(self, df, row):
@@ -231,7 +239,7 @@ class PropertiesView(Viewer):
         self._update_bpt(df, row)
         if df is None:
             for h in self._hists.values():
-                h.pane.visible = False
+                h.clear()
             self._table.object = "*Properties appear here once samples are drawn.*"
             self._agn.value = 0
             return
@@ -239,7 +247,8 @@ class PropertiesView(Viewer):
             h = self._hists[col]
             if col in df.columns:
                 h.update(df[col], truth(row), self.bins)
-            h.pane.visible = col in df.columns
+            if h.pane.visible != (col in df.columns):
+                h.pane.visible = col in df.columns
         s = summarise(df, row)
         lines = ["| property | median | 68 % interval | samples | truth |", "|---|---|---|---|---|"]
         for r in s.itertuples():

@@ -240,8 +240,11 @@ def test_properties_update_in_place_without_new_bokeh_models():
     assert view._table.object != table1 and "| 24 |" in view._table.object
     bpt = view._bpt_fig.select_one({"name": "samples"}).data_source
     assert len(bpt.data["x"]) > 0
-    state.clear_results()
-    assert view.shown() == {} and len(bpt.data["x"]) == 0 and {m.id for m in doc.models} == first
+    shown = set(view.shown())
+    state.clear_results()  # a new pick: the figures stay on the page, emptied
+    assert set(view.shown()) == shown
+    assert len(z_hist.source.data["top"]) == 0 and not z_hist.median.visible and len(bpt.data["x"]) == 0
+    assert "once samples are drawn" in view._table.object and {m.id for m in doc.models} == first
 
 
 def test_exports_open_with_astropy(catalogue, tmp_path):
