@@ -82,8 +82,11 @@ def test_a_galaxy_gets_the_same_row_alone_as_in_a_batch(script, made, tiny_catal
     assert alone["galaxy_id"].tolist() == [gid] and spent["sample"] > 0
     for col in ("z", "log_mstar_pred", "dn4000", "p_agn"):
         assert alone[col].iat[0] == pytest.approx(table.loc[gid, col], rel=1e-3, abs=1e-4, nan_ok=True)
-    # the same as the explorer's own stream for that galaxy and seed
+    # the image the explorer shows for that galaxy, and the same samples as its own stream for that seed
+    from model.catalogue import Catalogue
+
     img = ds.render_row(rows.iloc[0])["image"]
+    assert np.array_equal(Catalogue.open(tiny_catalogue).cutout(gid), np.asarray(img, np.float32))
     streamed = list(Predictor(ckpt).sample_stream(img, 4, seed=gid, chunk=4))[-1]
     assert float(np.median(streamed.z)) == pytest.approx(table.loc[gid, "z"], rel=1e-4)
 
