@@ -150,8 +150,9 @@ class PropertyHistogram:
         fig.add_layout(self.median)
         fig.add_layout(self.truth)
         fig.add_layout(self.empty)
+        fig.visible = False  # until the first batch
         self.figure = fig
-        self.pane = pn.pane.Bokeh(fig, visible=False)
+        self.pane = pn.pane.Bokeh(fig)
 
     def clear(self) -> None:
         """No samples (a new galaxy is being drawn): empty bars, no markers; the figure stays on the page."""
@@ -218,9 +219,10 @@ class PropertiesView(Viewer):
 
     def shown(self) -> dict[str, "PropertyHistogram"]:
         """The histograms on the page, by column: hidden until the first batch, and for a column the
-        toolbox did not return. Their visibility changes only then (a pane hidden and shown again at
-        once can have its old ``visible`` echoed back by the page)."""
-        return {col: h for col, h in self._hists.items() if h.pane.visible}
+        toolbox did not return. The figure itself is hidden, never its Panel pane (a rendered Bokeh pane
+        fails to re-sync its figure when its ``visible`` changes), and only then: between picks the
+        figures stay, emptied."""
+        return {col: h for col, h in self._hists.items() if h.figure.visible}
 
     def _update_bpt(self, df, row):
         samples = dict(x=[], y=[])
@@ -233,22 +235,49 @@ class PropertiesView(Viewer):
         self._bpt_fig.select_one({"name": "true"}).data_source.data = (
             dict(x=[tx], y=[ty]) if tx is not None and ty is not None else dict(x=[], y=[]))
 
+    def _on_page(self, change) -> None:
+        """Run ``change`` (it sets properties of the Bokeh figures) where Bokeh allows it: at once while the
+        figures are on no served page, else on the page's event loop with its document locked (the state can
+        change on a worker thread; Panel's own panes schedule themselves, raw Bokeh models do not), its
+        changes sent the way Panel sends its own (``unlocked``): on a page whose panes were built before
+        the browser's address arrived, Bokeh's own dispatch never reached the page."""
+        doc = next((f.document for f in (self._bpt_fig, *(h.figure for h in self._hists.values()))
+                    if f.document is not None), None)
+        if doc is None or doc.session_context is None:
+            change()
+            return
+        from panel.io.document import unlocked
+        from panel.io.state import set_curdoc
+
+        def locked_change():
+            with unlocked():
+                change()
+
+        with set_curdoc(doc):
+            pn.state.execute(locked_change, schedule=True)
+
     def _refresh(self, *_):
         df = self.state.properties
         row = self.state.row or {}
-        self._update_bpt(df, row)
+        bins = self.bins
+
+        def draw():
+            self._update_bpt(df, row)
+            for col, _, truth in PROPERTIES:
+                h = self._hists[col]
+                if df is None:
+                    h.clear()
+                    continue
+                if col in df.columns:
+                    h.update(df[col], truth(row), bins)
+                if h.figure.visible != (col in df.columns):
+                    h.figure.visible = col in df.columns
+
+        self._on_page(draw)
         if df is None:
-            for h in self._hists.values():
-                h.clear()
             self._table.object = "*Properties appear here once samples are drawn.*"
             self._agn.value = 0
             return
-        for col, label, truth in PROPERTIES:
-            h = self._hists[col]
-            if col in df.columns:
-                h.update(df[col], truth(row), self.bins)
-            if h.pane.visible != (col in df.columns):
-                h.pane.visible = col in df.columns
         s = summarise(df, row)
         lines = ["| property | median | 68 % interval | samples | truth |", "|---|---|---|---|---|"]
         for r in s.itertuples():
