@@ -24,12 +24,12 @@ class SamplingController(Viewer):
         self.state = state
         self.jobs = SamplingJobs(state, catalogue, predictor, notify=notify, pool=pool, chunk=chunk)
         self._slider = pn.widgets.IntSlider(label="samples", start=8, end=256, step=8, value=state.n_samples,
-                                            css_classes=["samples-slider"], width=220)
+                                            css_classes=["samples-slider"], width=190)
         self._slider.param.watch(lambda e: setattr(self.state, "n_samples", int(e.new)), "value_throttled")
         state.param.watch(lambda e: setattr(self._slider, "value", int(e.new)), "n_samples")
         self._button = pn.widgets.Button(label="Draw samples", color="primary", width=130)
         self._button.on_click(lambda e: self.jobs.start())
-        self._progress = pn.indicators.Progress(value=0, max=100, width=220, bar_color="primary",
+        self._progress = pn.indicators.Progress(value=0, max=100, width=170, bar_color="primary",
                                                 label="sampling progress")
         self._status = pn.pane.Markdown("", sizing_mode="stretch_width", margin=(0, 10))
         state.param.watch(self._on_progress, ["progress", "busy", "message"])
@@ -41,5 +41,5 @@ class SamplingController(Viewer):
 
     def __panel__(self):
         seed = pn.widgets.IntInput.from_param(self.state.param.seed, label="seed", width=90)
-        return pn.Row(self._slider, seed, self._button, pn.Column(self._progress, self._status, width=260),
+        return pn.Row(self._slider, seed, self._button, pn.Column(self._progress, self._status, width=200),
                       sizing_mode="stretch_width")

@@ -2,13 +2,14 @@
 
 Both are drawn from the catalogue's true labels (datashaded, all rows), with the binned relation
 of :func:`model.science.relations.mass_metallicity` (Tremonti et al. 2004 style); predicted
-relations come from ``assets/demo-predictions.parquet`` (batch predictions by ``photospec
-predict`` over the demo test set, with a predicted stellar mass per galaxy added by
-``scripts/demo_predictions.py``): both axes predicted, never the true mass. The bimodality opens on
+relations come from ``assets/demo-predictions.parquet`` (``scripts/demo_predictions.py``: the model's
+samples for a random subset of the served catalogue's galaxies, each measured with the property
+pipeline, a predicted stellar mass per sample included): both axes predicted, never the true mass. The bimodality opens on
 Dn4000 against log M* (Kauffmann et al. 2003); the mass–metallicity plot adds the published SDSS
 relation on the same PP04 O3N2 scale (Kewley & Ellison 2008, Table 2). The CMD's box/lasso
 selection is drawn in a second colour with its own true relation, and its own predicted relation
-when the predictions were made over this catalogue's galaxies (:func:`predictions_match`). The
+when the predictions were made over this catalogue's galaxies (:func:`predictions_match`) and at
+least :data:`MIN_PER_BIN` predicted galaxies of the selection share a 0.25-dex mass bin. The
 picked galaxy's samples (each at its own predicted log M* and metallicity or Dn4000) are overlaid.
 """
 
@@ -32,6 +33,7 @@ BIMODAL_Y = {"dn4000": "Dn4000", "u_r": "u − r", "g_r": "g − r"}
 SDSS_MZR_LABEL = "SDSS (Kewley & Ellison 2008, PP04 O3N2)"
 SAMPLE_COLUMN = {"oh_gas": "metallicity_o3n2", "dn4000": "dn4000"}
 PREDICTED_MASS = "log_mstar_pred"  # predicted median log M* per galaxy in the predictions table
+MIN_PER_BIN = 5  # predicted galaxies a 0.25-dex mass bin needs before a predicted median is drawn there
 
 
 def binned_relation(x: np.ndarray, y: np.ndarray, bins=None, min_count: int = 20) -> pd.DataFrame:
@@ -100,6 +102,7 @@ class OverlaysView(Viewer):
         self._match = None  # predictions_match(), computed on the first selection
         self._mzr = pn.pane.HoloViews(sizing_mode="stretch_width", height=330, linked_axes=False)
         self._bim = pn.pane.HoloViews(sizing_mode="stretch_width", height=330, linked_axes=False)
+        self._selection_note = pn.pane.Markdown("", sizing_mode="stretch_width", css_classes=["selection-note"])
         self.param.watch(self._refresh, ["bimodal_y"])
         state.param.watch(self._refresh, ["selection", "properties", "row"])
         self._refresh()
@@ -115,9 +118,9 @@ class OverlaysView(Viewer):
             if not self.selection_has_predictions():
                 return None
             p = p[np.isin(p["galaxy_id"].to_numpy(np.int64), self.catalogue.ids()[np.asarray(selection, bool)])]
-            if len(p) < 5:
+            if len(p) < MIN_PER_BIN:
                 return None
-        rel = binned_relation(p[PREDICTED_MASS].to_numpy(float), p[y].to_numpy(float), min_count=5).dropna()
+        rel = binned_relation(p[PREDICTED_MASS].to_numpy(float), p[y].to_numpy(float), min_count=MIN_PER_BIN).dropna()
         return rel if len(rel) else None
 
     def selection_has_predictions(self) -> bool:
@@ -125,6 +128,27 @@ class OverlaysView(Viewer):
         if self._match is None:
             self._match = predictions_match(self.predictions, self.catalogue)
         return self._match
+
+    def selection_counts(self) -> tuple[int, int] | None:
+        """(galaxies in the CMD selection, how many of them have predictions); None without a selection."""
+        sel = self.state.selection
+        if sel is None or self.catalogue.is_dask:
+            return None
+        sel = np.asarray(sel, bool)
+        k = 0
+        if self.predictions is not None and self.selection_has_predictions():
+            k = int(np.isin(self.predictions["galaxy_id"].to_numpy(np.int64), self.catalogue.ids()[sel]).sum())
+        return int(sel.sum()), k
+
+    def _selection_text(self) -> str:
+        counts = self.selection_counts()
+        if counts is None or self.predictions is None or PREDICTED_MASS not in self.predictions.columns:
+            return ""
+        n, k = counts
+        if not self.selection_has_predictions():
+            return f"Selection: {n:,} galaxies (true relation only: the predictions are of another catalogue)."
+        return (f"Selection: {n:,} galaxies, {k:,} of them with predictions; its predicted median (dashed blue) is "
+                f"drawn where at least {MIN_PER_BIN} of those share a 0.25-dex bin of predicted mass.")
 
     def selection_relation(self, y: str) -> pd.DataFrame | None:
         """The CMD selection's own binned true relation of y against log M* (None without a selection)."""
@@ -191,6 +215,7 @@ class OverlaysView(Viewer):
     def _refresh(self, *_):
         if not self.available:
             return
+        self._selection_note.object = self._selection_text()
         if "oh_gas" in self.catalogue.df.columns:
             self._mzr.object = self._relation_plot("oh_gas", "12 + log(O/H)").opts(title="mass–metallicity")
         self._bim.object = self._relation_plot(self.bimodal_y, BIMODAL_Y[self.bimodal_y]).opts(title="bimodality")
@@ -204,11 +229,13 @@ class OverlaysView(Viewer):
             note = (" The shipped predictions have no predicted stellar mass yet (run "
                     "`scripts/demo_predictions.py`), so no predicted relation is drawn.")
         else:
-            note = (" Dashed orange: the predicted relation (predicted mass and y, mock test set, "
-                    f"{len(self.predictions):,} galaxies).")
+            own = not self.catalogue.is_dask and self.selection_has_predictions()
+            note = (" Dashed orange: the predicted relation (predicted mass and y, "
+                    f"{len(self.predictions):,} galaxies{' of this catalogue' if own else ''}).")
             if not self.catalogue.is_dask:
-                note += (" A selection's own predicted relation (dashed blue) is drawn"
-                         if self.selection_has_predictions() else
+                note += (f" A selection's own predicted relation (dashed blue) is drawn where at least {MIN_PER_BIN} "
+                         "of its predicted galaxies share a mass bin"
+                         if own else
                          " The predictions are of another mock's galaxies, so a selection shows its true relation only")
                 note += "."
         return pn.Column(
@@ -220,4 +247,4 @@ class OverlaysView(Viewer):
                 self.param.bimodal_y, label="y", width=120, css_classes=["bimodal-y"],
                 options={BIMODAL_Y[c]: c for c in self.param.bimodal_y.objects}),
                                         self._bim, sizing_mode="stretch_width"), sizing_mode="stretch_width"),
-            sizing_mode="stretch_width")
+            self._selection_note, sizing_mode="stretch_width")

@@ -8,16 +8,18 @@ as the SDSS pipeline's VDISP) and log M* from :func:`model.science.mass_colour.s
 (Bell et al. 2003 M*/L from each sample's rest-frame g − r, luminosity from the sample's redshift and
 the galaxy's total r magnitude: the catalogue's, else the cutout's). ``summarise`` gives median and 16–84 % interval per property, the truth of a
 mock galaxy when known, and the AGN probability = fraction of classified samples that are AGN.
-The view shows small histograms with truth marked and the samples on the BPT diagram.
+The view shows small histograms with truth marked and the samples on the BPT diagram; its Bokeh figures
+are built once per session and refilled for every new batch of samples.
 """
 
 from __future__ import annotations
 
-from explorer.plotting import hv
 import numpy as np
 import pandas as pd
 import panel as pn
 import param
+from bokeh.models import ColumnDataSource, Label, Range1d, Span
+from bokeh.plotting import figure
 from panel.viewable import Viewer
 
 from explorer.escaping import escape_text
@@ -101,28 +103,111 @@ def agn_probability(df: pd.DataFrame) -> tuple[float, int]:
     return (float(df.loc[classified, "is_agn"].mean()) if k else float("nan")), k
 
 
-def bpt_curves():
-    """Kauffmann 2003 (dashed), Kewley 2001 (solid) and Schawinski 2007 (dotted) lines."""
+def bpt_lines() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The BPT dividing lines: Kauffmann 2003, Kewley 2001 and Schawinski 2007 (x, y) arrays."""
     x1 = np.linspace(-2.0, 0.0, 100)
     x2 = np.linspace(-2.0, 0.4, 120)
     x3 = np.linspace(-0.18, 0.8, 50)
-    kw = dict(kdims=["log [N II]/Hα"], vdims=["log [O III]/Hβ"])
-    return (hv.Curve((x1, kauffmann03(x1)), **kw).opts(color="gray", line_dash="dashed")
-            * hv.Curve((x2, kewley01(x2)), **kw).opts(color="black")
-            * hv.Curve((x3, schawinski07(x3)), **kw).opts(color="gray", line_dash="dotted"))
+    return {"Kauffmann 2003": (x1, kauffmann03(x1)), "Kewley 2001": (x2, kewley01(x2)),
+            "Schawinski 2007": (x3, schawinski07(x3))}
+
+
+def _bpt_figure():
+    """The BPT diagram with its dividing lines (Kauffmann dashed, Kewley solid, Schawinski dotted) and empty
+    glyphs named ``samples`` and ``true`` whose sources each new batch refills."""
+    fig = figure(height=300, width=330, title="BPT diagram", x_range=(-1.6, 0.6), y_range=(-1.2, 1.5),
+                 tools="save", toolbar_location="right", x_axis_label="log [N II]/Hα",
+                 y_axis_label="log [O III]/Hβ")
+    styles = {"Kauffmann 2003": dict(line_color="gray", line_dash="dashed"),
+              "Kewley 2001": dict(line_color="black"),
+              "Schawinski 2007": dict(line_color="gray", line_dash="dotted")}
+    for name, (x, y) in bpt_lines().items():
+        fig.line(x, y, line_width=2, name=name, **styles[name])
+    fig.scatter("x", "y", source=ColumnDataSource(dict(x=[], y=[])), size=5, color="#4292c6", alpha=0.7,
+                name="samples")
+    fig.scatter("x", "y", source=ColumnDataSource(dict(x=[], y=[])), marker="star", size=14, color="red",
+                name="true")
+    return fig
+
+
+class PropertyHistogram:
+    """One property's histogram over the samples, median (dark line) and truth (red dashed) marked;
+    :meth:`update` refills the same Bokeh figure."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.source = ColumnDataSource(dict(left=[], right=[], top=[]))
+        fig = figure(height=150, width=200, title=label, tools="", toolbar_location=None,
+                     x_range=Range1d(0, 1), y_range=Range1d(0, 1), x_axis_label=label, y_axis_label="samples")
+        fig.title.text_font_size = "9pt"
+        fig.quad(left="left", right="right", top="top", bottom=0, source=self.source, fill_color="#4292c6",
+                 line_alpha=0)
+        self.median = Span(dimension="height", location=0.0, line_color="#08306b", line_width=1.5, visible=False)
+        self.truth = Span(dimension="height", location=0.0, line_color="red", line_dash="dashed", line_width=2,
+                          visible=False)
+        self.empty = Label(x=0.5, y=0.5, text="not measured", text_align="center", text_baseline="middle",
+                           visible=False)
+        fig.add_layout(self.median)
+        fig.add_layout(self.truth)
+        fig.add_layout(self.empty)
+        fig.visible = False  # until the first batch
+        self.figure = fig
+        self.pane = pn.pane.Bokeh(fig)
+
+    def clear(self) -> None:
+        """No samples (a new galaxy is being drawn): empty bars, no markers; the figure stays on the page."""
+        self.source.data = dict(left=[], right=[], top=[])
+        for m in (self.median, self.truth, self.empty):
+            m.visible = False
+
+    def update(self, values, truth: float | None, bins: int) -> None:
+        """Show ``values`` (non-finite ones dropped) in ``bins`` bins; ``truth`` marked when finite."""
+        v = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(float)
+        v = v[np.isfinite(v)]
+        fig = self.figure
+        if v.size == 0:
+            self.source.data = dict(left=[], right=[], top=[])
+            fig.x_range.update(start=0, end=1)
+            fig.y_range.update(start=0, end=1)
+            for m in (self.median, self.truth):
+                m.visible = False
+            self.empty.visible = True
+            for ax in (*fig.xaxis, *fig.yaxis):
+                ax.visible = False
+            return
+        has_truth = truth is not None and np.isfinite(truth)
+        lo, hi = float(v.min()), float(v.max())
+        if has_truth:
+            lo, hi = min(lo, truth), max(hi, truth)
+        pad = 0.05 * (hi - lo) if hi > lo else 0.05 * max(abs(lo), 1e-3)
+        freq, edges = np.histogram(v, bins=bins, range=(lo - pad, hi + pad))
+        self.source.data = dict(left=edges[:-1], right=edges[1:], top=freq)
+        fig.x_range.update(start=float(edges[0]), end=float(edges[-1]))
+        fig.y_range.update(start=0, end=float(freq.max()) * 1.05)
+        self.median.update(location=float(np.median(v)), visible=True)
+        self.truth.update(location=float(truth) if has_truth else 0.0, visible=bool(has_truth))
+        self.empty.visible = False
+        for ax in (*fig.xaxis, *fig.yaxis):
+            ax.visible = True
 
 
 class PropertiesView(Viewer):
-    """Histograms of per-sample properties (truth marked), a summary table and the BPT diagram."""
+    """Histograms of per-sample properties (truth marked), a summary table and the BPT diagram.
+
+    The figures are built once per session; a new sample batch only replaces the data of their
+    sources, ranges, titles and marker positions, so a pick sends changed numbers to the page
+    instead of new plots."""
 
     bins = param.Integer(default=15, bounds=(5, 50), doc="histogram bins")
 
     def __init__(self, state: ExplorerState, **params):
         super().__init__(**params)
         self.state = state
-        self._grid = pn.GridBox(ncols=5, sizing_mode="stretch_width")
+        self._hists = {col: PropertyHistogram(label) for col, label, _ in PROPERTIES}
+        self._grid = pn.GridBox(*(h.pane for h in self._hists.values()), ncols=5, sizing_mode="stretch_width")
         self._table = pn.pane.Markdown("", sizing_mode="stretch_width")
-        self._bpt = pn.pane.HoloViews(self._bpt_plot(), height=300, width=330, linked_axes=False)
+        self._bpt_fig = _bpt_figure()
+        self._bpt = pn.pane.Bokeh(self._bpt_fig, height=300, width=330)
         self._agn = pn.indicators.Number(label="P(AGN) from BPT", value=0, format="{value:.0f} %", font_size="20pt",
                                          title_size="10pt")
         state.param.watch(self._refresh, ["properties"])
@@ -132,50 +217,67 @@ class PropertiesView(Viewer):
         df = self.state.properties
         return None if df is None else summarise(df, self.state.row)
 
-    def _hist(self, df, col, label, truth):
-        v = pd.to_numeric(df[col], errors="coerce").to_numpy(float)
-        v = v[np.isfinite(v)]
-        if v.size == 0:
-            return hv.Text(0, 0, "not measured").opts(title=label, height=150, width=200, xaxis=None, yaxis=None)
-        lo, hi = float(v.min()), float(v.max())
-        if truth is not None and np.isfinite(truth):
-            lo, hi = min(lo, truth), max(hi, truth)
-        pad = 0.05 * (hi - lo) if hi > lo else 0.05 * max(abs(lo), 1e-3)
-        freq, edges = np.histogram(v, bins=self.bins, range=(lo - pad, hi + pad))
-        h = hv.Histogram((edges, freq), kdims=[label], vdims=["samples"]).opts(
-            color="#4292c6", line_alpha=0, height=150, width=200, toolbar=None, title=label, fontsize={"title": 9})
-        med = hv.VLine(float(np.median(v))).opts(color="#08306b", line_width=1.5)
-        over = h * med
-        if truth is not None and np.isfinite(truth):
-            over = over * hv.VLine(float(truth)).opts(color="red", line_dash="dashed", line_width=2)
-        return over
+    def shown(self) -> dict[str, "PropertyHistogram"]:
+        """The histograms on the page, by column: hidden until the first batch, and for a column the
+        toolbox did not return. The figure itself is hidden, never its Panel pane (a rendered Bokeh pane
+        fails to re-sync its figure when its ``visible`` changes), and only then: between picks the
+        figures stay, emptied."""
+        return {col: h for col, h in self._hists.items() if h.figure.visible}
 
-    def _bpt_plot(self):
-        layers = bpt_curves()
-        df = self.state.properties
+    def _update_bpt(self, df, row):
+        samples = dict(x=[], y=[])
         if df is not None and {"log_nii_ha", "log_oiii_hb"} <= set(df.columns):
-            pts = df[["log_nii_ha", "log_oiii_hb"]].replace([np.inf, -np.inf], np.nan).dropna()
-            layers = layers * hv.Points(pts.to_numpy(), ["log [N II]/Hα", "log [O III]/Hβ"], label="samples").opts(
-                color="#4292c6", size=5, alpha=0.7)
-        row = self.state.row or {}
+            pts = df[["log_nii_ha", "log_oiii_hb"]].apply(pd.to_numeric, errors="coerce")
+            pts = pts.replace([np.inf, -np.inf], np.nan).dropna().to_numpy(float)
+            samples = dict(x=pts[:, 0], y=pts[:, 1])
         tx, ty = _log_ratio(row, "flux_nii_6584", "flux_halpha"), _log_ratio(row, "flux_oiii_5007", "flux_hbeta")
-        if tx is not None and ty is not None:
-            layers = layers * hv.Points([(tx, ty)], ["log [N II]/Hα", "log [O III]/Hβ"], label="true").opts(
-                color="red", marker="star", size=14)
-        return layers.opts(title="BPT diagram", xlim=(-1.6, 0.6), ylim=(-1.2, 1.5), show_legend=False,
-                           toolbar="right", tools=["save"])
+        self._bpt_fig.select_one({"name": "samples"}).data_source.data = samples
+        self._bpt_fig.select_one({"name": "true"}).data_source.data = (
+            dict(x=[tx], y=[ty]) if tx is not None and ty is not None else dict(x=[], y=[]))
+
+    def _on_page(self, change) -> None:
+        """Run ``change`` (it sets properties of the Bokeh figures) where Bokeh allows it: at once while the
+        figures are on no served page, else on the page's event loop with its document locked (the state can
+        change on a worker thread; Panel's own panes schedule themselves, raw Bokeh models do not), its
+        changes sent the way Panel sends its own (``unlocked``): on a page whose panes were built before
+        the browser's address arrived, Bokeh's own dispatch never reached the page."""
+        doc = next((f.document for f in (self._bpt_fig, *(h.figure for h in self._hists.values()))
+                    if f.document is not None), None)
+        if doc is None or doc.session_context is None:
+            change()
+            return
+        from panel.io.document import unlocked
+        from panel.io.state import set_curdoc
+
+        def locked_change():
+            with unlocked():
+                change()
+
+        with set_curdoc(doc):
+            pn.state.execute(locked_change, schedule=True)
 
     def _refresh(self, *_):
         df = self.state.properties
         row = self.state.row or {}
-        self._bpt.object = self._bpt_plot()
+        bins = self.bins
+
+        def draw():
+            self._update_bpt(df, row)
+            for col, _, truth in PROPERTIES:
+                h = self._hists[col]
+                if df is None:
+                    h.clear()
+                    continue
+                if col in df.columns:
+                    h.update(df[col], truth(row), bins)
+                if h.figure.visible != (col in df.columns):
+                    h.figure.visible = col in df.columns
+
+        self._on_page(draw)
         if df is None:
-            self._grid.objects = []
             self._table.object = "*Properties appear here once samples are drawn.*"
             self._agn.value = 0
             return
-        self._grid.objects = [pn.pane.HoloViews(self._hist(df, col, label, truth(row)), linked_axes=False)
-                              for col, label, truth in PROPERTIES if col in df.columns]
         s = summarise(df, row)
         lines = ["| property | median | 68 % interval | samples | truth |", "|---|---|---|---|---|"]
         for r in s.itertuples():

@@ -7,6 +7,7 @@ when a page's content is built, after the page shell has been served.
 from __future__ import annotations
 
 import panel as pn
+import param
 
 from explorer.about import about_pane
 from explorer.cmd import CMDView
@@ -48,6 +49,20 @@ def notifier():
         pn.state.onload(lambda: show(escape_text(text), duration=0 if level == "error" else 5000))
     return notify
 
+
+
+def keep_address_clean(loc, obj: param.Parameterized, name: str, key: str) -> None:
+    """After ``obj`` replaces a rejected value of ``name`` (bad pins dropped, an unknown view replaced by the
+    current one) the address shows the value kept: the location's own watcher, which runs first, writes
+    the rejected value it was told about, and this one, registered after it, writes the kept value."""
+    def fix(*_):
+        query = loc.query_params
+        value = getattr(obj, name)
+        if key in query and str(query[key]) != str(value):
+            loc.update_query(**{key: value})
+
+    obj.param.watch(fix, [name])
+    fix()
 
 class Explorer:
     """All panes of one session, wired to one :class:`ExplorerState`; what sessions share comes from
@@ -112,6 +127,8 @@ class Explorer:
         loc.sync(self.cutout, {"mode": "band", "q": "q", "stretch": "stretch"})
         loc.sync(self.compare, {"pins": "pins"})
         loc.sync(self.navigator, {"view": "view"})
+        keep_address_clean(loc, self.compare, "pins", "pins")
+        keep_address_clean(loc, self.navigator, "view", "view")
 
     def top(self) -> pn.viewable.Viewable:
         """The CMD with the sampling controls under it, and the cutout (what a visitor needs first); with the

@@ -101,3 +101,19 @@ def test_a_pin_that_cannot_be_drawn_is_reported(catalogue):
     assert messages[-1] == ("error", "Pin #101: checkpoint missing")
     assert "failed" in v._table.object
     v.pool.close()
+
+
+def test_the_address_keeps_only_the_valid_pins(view, catalogue):
+    from panel.io.location import Location
+
+    from explorer.session import keep_address_clean
+
+    good = [int(g) for g in catalogue.ids()[:2]]
+    loc = Location(search=f"?pins=abc,{good[0]},99999999,{good[0]},{good[1]}&n=16")
+    loc.sync(view, {"pins": "pins"})
+    keep_address_clean(loc, view, "pins", "pins")
+    _wait(view)
+    assert "is not a galaxy id" in view.message and "no galaxy #99999999" in view.message
+    assert view.pins == join_pins(good)
+    assert loc.query_params["pins"] == join_pins(good) and loc.query_params["n"] == 16
+    assert "abc" not in loc.search and "99999999" not in loc.search

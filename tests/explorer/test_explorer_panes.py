@@ -6,6 +6,7 @@ import io
 
 import numpy as np
 import pandas as pd
+import panel as pn
 import pytest
 
 from explorer.cmd import CMDView
@@ -211,7 +212,39 @@ def test_properties_summary_truth_and_agn(catalogue):
     assert agn_probability(fake_df) == (pytest.approx(2 / 3), 3)
     state = ExplorerState(properties=df, row=row)
     view = PropertiesView(state)
-    assert len(view._grid.objects) >= 8 and "P(AGN)" in view._table.object
+    assert len(view.shown()) >= 8 and "P(AGN)" in view._table.object
+
+
+def test_properties_update_in_place_without_new_bokeh_models():
+    """A second batch refills the figures already on the page: same Bokeh models, new numbers."""
+    from bokeh.document import Document
+
+    from explorer.properties import sample_properties
+
+    state = ExplorerState(row={"z": Z0, "dn4000": 1.3})
+    view = PropertiesView(state)
+    doc = Document()
+    doc.add_root(pn.panel(view).get_root(doc))
+    state.properties = sample_properties(FakePredictor().sample(fake_cutout(), n=16, seed=1))
+    first = {m.id for m in doc.models}
+    z_hist = view.shown()["z"]
+    data1, table1 = dict(z_hist.source.data), view._table.object
+    assert z_hist.truth.visible and z_hist.truth.location == pytest.approx(Z0)
+    changed = []
+    doc.on_change(lambda event: changed.append(event))
+    state.properties = sample_properties(FakePredictor(agn=True).sample(fake_cutout(), n=24, seed=2))
+    assert {m.id for m in doc.models} == first  # no figure, glyph or source was rebuilt
+    assert changed  # ... but the page was told what changed
+    assert z_hist.source.data["top"].sum() == 24 and data1["top"].sum() == 16
+    assert not np.array_equal(z_hist.source.data["left"], data1["left"])
+    assert view._table.object != table1 and "| 24 |" in view._table.object
+    bpt = view._bpt_fig.select_one({"name": "samples"}).data_source
+    assert len(bpt.data["x"]) > 0
+    shown = set(view.shown())
+    state.clear_results()  # a new pick: the figures stay on the page, emptied
+    assert set(view.shown()) == shown
+    assert len(z_hist.source.data["top"]) == 0 and not z_hist.median.visible and len(bpt.data["x"]) == 0
+    assert "once samples are drawn" in view._table.object and {m.id for m in doc.models} == first
 
 
 def test_exports_open_with_astropy(catalogue, tmp_path):

@@ -43,8 +43,8 @@ def test_sigma_and_mass_per_sample_near_truth(mock_samples):
     assert s.loc["log_mstar", "median"] == pytest.approx(row["log_mstar"], abs=0.3)
     assert s.loc["sigma_star", "p16"] < s.loc["sigma_star", "p84"]  # noise → a spread, not one value
     view = PropertiesView(ExplorerState(properties=df, row=row))
-    labels = [str(p.object) for p in view._grid.objects]
-    assert len(view._grid.objects) == len(s)
+    labels = [h.figure.title.text for h in view.shown().values()]
+    assert len(view.shown()) == len(s)
     assert "σ*" in view._table.object and "catalogue r magnitude" in view._table.object
     assert any("σ* (km/s)" in t for t in labels) and any("log M*" in t for t in labels)
 

@@ -112,3 +112,22 @@ def test_navigator_follows_tabs_and_reports_unknown_views():
     assert nav.view == "alpha"
     assert not nav.show("<script>") and nav.view == "alpha" and tabs.active == 0
     assert messages[-1][0] == "warning" and "unknown view" in nav.message and "alpha, beta" in nav.message
+
+
+@pytest.mark.parametrize("late", [False, True], ids=["address-first", "address-after-sync"])
+def test_an_unknown_view_in_the_address_is_replaced_by_the_current_one(late):
+    from panel.io.location import Location
+
+    from explorer.session import keep_address_clean
+
+    tabs = pn.Tabs(("A", pn.pane.Markdown("a")), ("B", pn.pane.Markdown("b")))
+    nav = Navigator(tabs, ["alpha", "beta"])
+    loc = Location(search="?galaxy=3" if late else "?galaxy=3&view=nowhere")
+    loc.sync(nav, {"view": "view"})
+    keep_address_clean(loc, nav, "view", "view")
+    if late:  # the browser's address arrives after the panes were synced to it
+        loc.search = "?galaxy=3&view=nowhere"
+    assert nav.view == "alpha" and "unknown view" in nav.message
+    assert loc.query_params == {"galaxy": 3, "view": "alpha"}
+    loc.search = "?galaxy=3&view=beta"
+    assert nav.view == "beta" and tabs.active == 1 and loc.query_params["view"] == "beta"
