@@ -108,7 +108,8 @@ class DiffusionPlayer(Viewer):
         return self.last_future
 
     def _add(self, run, frame):
-        if run != self._run:
+        # a stale run's frame, or a step the finished run already delivered with its whole trajectory
+        if run != self._run or any(f["i"] == frame["i"] for f in self.frames):
             return
         # kept in step order: callbacks posted from the sampler thread may reach the session out of order
         self.frames = sorted([*self.frames, frame], key=lambda f: f["i"])

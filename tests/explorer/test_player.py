@@ -104,3 +104,6 @@ def test_the_finished_run_shows_every_step_even_if_one_is_still_in_flight():
     player._add(run, frames[0])  # steps 1 and 2 have not reached the session when the run's end does
     player._done(run, "the test image", frames)
     assert [f["i"] for f in player.frames] == [0, 1, 2] and player._player.end == 2 and "3 sampler steps" in player.message
+    player._add(run, frames[2])  # the streamed steps arriving after the end are not shown twice
+    player._add(run, frames[1])
+    assert [f["i"] for f in player.frames] == [0, 1, 2] and player._player.end == 2
