@@ -36,7 +36,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks.bench_soak import client_models, rss_mb, wait_for_log, wait_for_page  # noqa: E402
+from benchmarks.bench_soak import client_models, open_page, rss_mb, wait_for_log, wait_for_page  # noqa: E402
 from benchmarks.timing import stop  # noqa: E402
 
 MODES = {"before": {"PHOTOSPEC_GATHER_MS": "0", "PHOTOSPEC_SAMPLER_WORKERS": "4"}, "after": {}}
@@ -76,11 +76,10 @@ class Session:
             self.session.close()
 
     def _run(self) -> None:
-        from bokeh.client import pull_session
         from panel.models.location import Location
 
         try:
-            self.session = pull_session(url=self.url)
+            self.session = open_page(self.url)
         except Exception as exc:  # reported with the figures
             self.error = f"open: {type(exc).__name__}: {exc}"
             self.opened.set()

@@ -75,11 +75,25 @@ def client_models() -> None:
             pass
 
 
-def open_and_close(url: str) -> int:
-    """One session: the document built on the server and pulled over the websocket, then closed."""
+def open_page(url: str):
+    """A session as a browser opens it: the document built on the server and pulled over the websocket,
+    then ``document_ready`` sent back, as BokehJS does once the page is rendered. Panel counts a
+    session as connected only after that event: until then it runs no ``onload`` callback and every
+    HoloViews refresh re-queues itself on the event loop, which a client without it would leave
+    spinning (every session then slows the whole server)."""
     from bokeh.client import pull_session
+    from bokeh.document.events import MessageSentEvent
+    from bokeh.events import DocumentReady
 
     session = pull_session(url=url)
+    session._connection._send_patch_document(session.id, MessageSentEvent(session.document, "bokeh_event",
+                                                                         DocumentReady()))
+    return session
+
+
+def open_and_close(url: str) -> int:
+    """One session opened as a browser does (:func:`open_page`), then closed; the number of document roots."""
+    session = open_page(url)
     try:
         n = len(list(session.document.roots))
     finally:

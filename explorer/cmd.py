@@ -4,7 +4,8 @@ Choosable axes and colouring (density, the mean of a numeric column, or counts p
 hover naming the galaxy under the cursor, tap to pick the nearest galaxy (in screen-normalised
 units, :meth:`model.catalogue.Catalogue.nearest`), box/lasso to filter a set (written to
 ``ExplorerState.selection``, which the population overlays follow), and the real SDSS galaxies
-of kcorrect (Blanton & Roweis 2007) as an optional reference contour.
+of kcorrect (Blanton & Roweis 2007) as an optional reference contour. The ring marking the picked
+galaxy is a Bokeh glyph whose source a pick refills (no re-render of the datashaded plot).
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from explorer.plotting import hv
 import numpy as np
 import panel as pn
 import param
+from bokeh.models import ColumnDataSource
 from holoviews.operation.datashader import datashade, dynspread, rasterize
 from panel.viewable import Viewer
 
+from explorer.bokeh_page import on_page
 from explorer.escaping import escape_text
 from explorer.state import ExplorerState
 from model.errors import PhotospecError
@@ -101,10 +104,12 @@ class CMDView(Viewer):
             if getattr(self, p) not in objs:
                 setattr(self, p, objs[0])
         self._ranges = hv.streams.RangeXY()
+        self._marker_source = ColumnDataSource(dict(x=[], y=[]))
         self._plot_pane = pn.pane.HoloViews(sizing_mode="stretch_width", height=225, linked_axes=False)
         self._hover_pane = pn.pane.Markdown(self.param.hover_text, sizing_mode="stretch_width",
                                             styles={"font-size": "0.8em"}, margin=(0, 10), height=22)
         self.param.watch(self._rebuild, ["x", "y", "colour", "reference"])
+        state.param.watch(self._move_marker, ["galaxy_id"])
         self._rebuild()
 
     # ---------------------------------------------------------------- logic (tested without a browser)
@@ -152,16 +157,27 @@ class CMDView(Viewer):
         vdims = [] if self.colour == "density" else [self.colour]
         return hv.Points(self.catalogue.df, kdims=[self.x, self.y], vdims=vdims)
 
-    def _marker(self, galaxy_id):
-        """A ring at the picked galaxy; none for no pick or an id the catalogue lacks (the controller reports it)."""
+    def marker_position(self, galaxy_id) -> tuple[list, list]:
+        """([x], [y]) of the picked galaxy on the current axes; empty for no pick or an id the catalogue
+        lacks (the controller reports it)."""
         try:
             row = None if galaxy_id is None else self.catalogue.row(galaxy_id)
         except PhotospecError:
             row = None
         if row is None:
-            return hv.Points([], kdims=[self.x, self.y])
-        return hv.Points([(row[self.x], row[self.y])], kdims=[self.x, self.y]).opts(
-            marker="circle_cross", size=18, fill_alpha=0, line_color="red", line_width=2)
+            return [], []
+        return [float(row[self.x])], [float(row[self.y])]
+
+    def _move_marker(self, *_):
+        xs, ys = self.marker_position(self.state.galaxy_id)
+        on_page([self._marker_source], lambda: setattr(self._marker_source, "data", dict(x=xs, y=ys)))
+
+    def _add_marker(self, plot, element) -> None:
+        """HoloViews hook: the ring glyph on the plot's figure, once per figure, drawn from ``_marker_source``."""
+        fig = plot.state
+        if fig.select_one({"name": "picked-galaxy"}) is None:
+            fig.scatter("x", "y", source=self._marker_source, marker="circle_cross", size=18, fill_alpha=0,
+                        line_color="red", line_width=2, name="picked-galaxy")
 
     def _rebuild(self, *_):
         pts = self._element()
@@ -187,14 +203,14 @@ class CMDView(Viewer):
         lasso = hv.streams.Lasso(source=shaded)
         lasso.add_subscriber(self._on_lasso)
         self._ranges = hv.streams.RangeXY(source=shaded)
-        marker = hv.DynamicMap(lambda galaxy_id: self._marker(galaxy_id),
-                               streams=[hv.streams.Params(self.state, ["galaxy_id"])])
-        layers = shaded * marker
+        self._move_marker()
+        layers = shaded
         if self.reference:
             ref = self.reference_contours(self.x, self.y)
             if ref is not None:
                 layers = layers * ref
-        self._plot_pane.object = layers.opts(title=f"{self.catalogue.label}: {len(self.catalogue):,} galaxies")
+        self._plot_pane.object = layers.opts(title=f"{self.catalogue.label}: {len(self.catalogue):,} galaxies",
+                                             hooks=[self._add_marker])
 
     def reference_contours(self, x: str, y: str):
         """The real-SDSS contours in (x, y), computed once per server."""

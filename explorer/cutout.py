@@ -3,19 +3,22 @@
 RGB: ``astropy.visualization.make_lupton_rgb`` on three chosen bands (reddest → red) in
 nanomaggies with softening ``Q`` and linear ``stretch`` (nanomaggies). Single band:
 asinh(flux/stretch) in grey. Axes are arcseconds from the target (0.396″ per pixel, SDSS), and a
-crosshair with a gap marks the target at the stamp centre (pixel 32, 32).
+crosshair with a gap marks the target at the stamp centre (pixel 32, 32). The Bokeh figure is built
+once per session; a new image or setting only replaces the picture in its source.
 """
 
 from __future__ import annotations
 
-from explorer.plotting import hv
-from model.sdss import BANDS, CUTOUT_SIZE, PIXSCALE
 import numpy as np
 import panel as pn
 import param
+from bokeh.models import ColumnDataSource, Range1d
+from bokeh.plotting import figure
 from panel.viewable import Viewer
 
+from explorer.bokeh_page import on_page
 from explorer.state import ExplorerState
+from model.sdss import BANDS, CUTOUT_SIZE, PIXSCALE
 
 HALF = CUTOUT_SIZE / 2 * PIXSCALE
 
@@ -37,10 +40,24 @@ def asinh_band(image: np.ndarray, band: str, stretch: float = 0.5) -> np.ndarray
     return np.clip((a - lo) / (hi - lo if hi > lo else 1.0), 0, 1)
 
 
-def crosshair(size: float = 3.0, gap: float = 1.2):
-    """Four short segments around the centre (arcsec), leaving the target visible."""
+def crosshair(size: float = 3.0, gap: float = 1.2) -> tuple[list, list]:
+    """Four short segments around the centre (arcsec) as (xs, ys) lists, leaving the target visible."""
     segs = [[(-size, 0), (-gap, 0)], [(gap, 0), (size, 0)], [(0, -size), (0, -gap)], [(0, gap), (0, size)]]
-    return hv.Path(segs, kdims=["x (arcsec)", "y (arcsec)"]).opts(color="#00e5ff", line_width=2)
+    return [[a[0], b[0]] for a, b in segs], [[a[1], b[1]] for a, b in segs]
+
+
+def rgba(picture: np.ndarray | None) -> np.ndarray:
+    """A (64, 64) uint32 RGBA image for Bokeh's ``image_rgba``: an RGB uint8 array as is, one band in [0, 1]
+    as grey, black for None. Row 0 is drawn at the bottom (south), as in the FITS cutout."""
+    if picture is None:
+        rgb = np.zeros((CUTOUT_SIZE, CUTOUT_SIZE, 3), np.uint8)
+    elif picture.ndim == 2:
+        rgb = np.repeat(np.round(np.clip(picture, 0, 1) * 255).astype(np.uint8)[..., None], 3, axis=2)
+    else:
+        rgb = np.asarray(picture, np.uint8)
+    out = np.empty(rgb.shape[:2] + (4,), np.uint8)
+    out[..., :3], out[..., 3] = rgb, 255
+    return out.view(np.uint32)[..., 0]
 
 
 class CutoutView(Viewer):
@@ -55,9 +72,19 @@ class CutoutView(Viewer):
     def __init__(self, state: ExplorerState, **params):
         super().__init__(**params)
         self.state = state
-        self._pane = pn.pane.HoloViews(self._plot(), min_height=200, linked_axes=False)
+        self._source = ColumnDataSource(dict(image=[rgba(None)]))
+        fig = figure(width=262, height=262, x_range=Range1d(-HALF, HALF), y_range=Range1d(-HALF, HALF),
+                     tools="save", toolbar_location="right", title="no galaxy picked",
+                     x_axis_label="Δx (arcsec)", y_axis_label="Δy (arcsec)")
+        fig.image_rgba(image="image", x=-HALF, y=-HALF, dw=2 * HALF, dh=2 * HALF, source=self._source)
+        xs, ys = crosshair()
+        fig.multi_line(xs, ys, line_color="#00e5ff", line_width=2)
+        fig.title.text_font_size = "10pt"
+        self._fig = fig
+        self._pane = pn.pane.Bokeh(fig, min_height=200)
         self.param.watch(self._refresh, ["mode", "rgb_bands", "q", "stretch"])
         state.param.watch(self._refresh, ["image"])
+        self._refresh()
 
     def rendered(self) -> np.ndarray | None:
         """The array shown: (64, 64, 3) uint8 for RGB, (64, 64) floats for a band; None with no image."""
@@ -67,23 +94,15 @@ class CutoutView(Viewer):
             return lupton_rgb(self.state.image, self.rgb_bands, self.q, self.stretch)
         return asinh_band(self.state.image, self.mode, self.stretch)
 
-    def _plot(self):
-        arr = self.rendered()
-        bounds = (-HALF, -HALF, HALF, HALF)
-        opts = dict(xlabel="Δx (arcsec)", ylabel="Δy (arcsec)", width=262, height=262,
-                    toolbar="right", tools=["save"],
-                    title=f"{self.state.source or 'no galaxy picked'}")
-        if arr is None:
-            img = hv.RGB(np.zeros((64, 64, 3), np.uint8), bounds=bounds, kdims=["x (arcsec)", "y (arcsec)"])
-        elif arr.ndim == 3:
-            img = hv.RGB(arr[::-1], bounds=bounds, kdims=["x (arcsec)", "y (arcsec)"])  # row 0 at the bottom
-        else:
-            img = hv.Image(arr[::-1], bounds=bounds, kdims=["x (arcsec)", "y (arcsec)"]).opts(cmap="gray",
-                                                                                             colorbar=False)
-        return (img * crosshair()).opts(**opts)
-
     def _refresh(self, *_):
-        self._pane.object = self._plot()
+        picture = rgba(self.rendered())
+        title = self.state.source or "no galaxy picked"
+
+        def draw():
+            self._source.data = dict(image=[picture])
+            self._fig.title.text = title
+
+        on_page([self._fig], draw)
 
     def __panel__(self):
         return pn.Column(

@@ -22,6 +22,7 @@ from bokeh.models import ColumnDataSource, Label, Range1d, Span
 from bokeh.plotting import figure
 from panel.viewable import Viewer
 
+from explorer.bokeh_page import on_page
 from explorer.escaping import escape_text
 from explorer.glossary import column_tip, definition, tip
 from explorer.state import ExplorerState
@@ -235,27 +236,6 @@ class PropertiesView(Viewer):
         self._bpt_fig.select_one({"name": "true"}).data_source.data = (
             dict(x=[tx], y=[ty]) if tx is not None and ty is not None else dict(x=[], y=[]))
 
-    def _on_page(self, change) -> None:
-        """Run ``change`` (it sets properties of the Bokeh figures) where Bokeh allows it: at once while the
-        figures are on no served page, else on the page's event loop with its document locked (the state can
-        change on a worker thread; Panel's own panes schedule themselves, raw Bokeh models do not), its
-        changes sent the way Panel sends its own (``unlocked``): on a page whose panes were built before
-        the browser's address arrived, Bokeh's own dispatch never reached the page."""
-        doc = next((f.document for f in (self._bpt_fig, *(h.figure for h in self._hists.values()))
-                    if f.document is not None), None)
-        if doc is None or doc.session_context is None:
-            change()
-            return
-        from panel.io.document import unlocked
-        from panel.io.state import set_curdoc
-
-        def locked_change():
-            with unlocked():
-                change()
-
-        with set_curdoc(doc):
-            pn.state.execute(locked_change, schedule=True)
-
     def _refresh(self, *_):
         df = self.state.properties
         row = self.state.row or {}
@@ -273,7 +253,7 @@ class PropertiesView(Viewer):
                 if h.figure.visible != (col in df.columns):
                     h.figure.visible = col in df.columns
 
-        self._on_page(draw)
+        on_page((self._bpt_fig, *(h.figure for h in self._hists.values())), draw)
         if df is None:
             self._table.object = "*Properties appear here once samples are drawn.*"
             self._agn.value = 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import panel as pn
@@ -15,7 +17,7 @@ from explorer.cutout import CutoutView, asinh_band, lupton_rgb
 from explorer.export import csv_text, fits_bytes, spectra_png
 from explorer.properties import PropertiesView, agn_probability, summarise
 from explorer.sampler import SamplerPool, SharedPredictor
-from explorer.spectra import EMISSION, SpectraView, display_frame, line_positions
+from explorer.spectra import EMISSION, SpectraView, display_frame, line_positions, nan_percentiles
 from explorer.state import ExplorerState
 from explorer.upload import UploadView
 from tests.explorer.fakes import WAVE, Z0, FakePredictor, fake_cutout, make_table
@@ -82,6 +84,21 @@ def test_cutout_rgb_and_bands():
     assert zb[32, 32] == zb.max() and zb[0, 0] < 0.5
 
 
+def test_cutout_figure_shows_the_picture_in_place():
+    state = ExplorerState()
+    view = CutoutView(state)
+    fig, n_models = view._fig, len(list(view._fig.references()))
+    shown = lambda: view._source.data["image"][0].view(np.uint8).reshape(64, 64, 4)  # noqa: E731
+    assert shown()[..., :3].max() == 0 and fig.title.text == "no galaxy picked"  # black until a pick
+    state.param.update(source="catalogue galaxy #7", image=fake_cutout())
+    np.testing.assert_array_equal(shown()[..., :3], view.rendered())  # row 0 drawn at the bottom, as in the FITS
+    assert fig.title.text == "catalogue galaxy #7" and (shown()[..., 3] == 255).all()
+    view.mode = "g"
+    grey = shown()
+    assert (grey[..., 0] == grey[..., 1]).all() and grey[32, 32, 0] == 255
+    assert view._fig is fig and len(list(fig.references())) == n_models  # refilled, not rebuilt
+
+
 def test_spectra_bands_frames_and_lines():
     pred = FakePredictor().sample(fake_cutout(), n=32)
     state = ExplorerState(prediction=pred)
@@ -107,7 +124,46 @@ def test_spectra_bands_frames_and_lines():
     wave, flux = display_frame(WAVE, pred.flux, pred.z, "observed")
     assert flux is not None and wave is WAVE or np.array_equal(wave, WAVE)
     view.traces = True
-    view._plot()  # builds with traces, truth absent
+    shown = view.layers()
+    assert len(shown["data"]["traces"]["xs"]) == 32 and len(shown["data"]["truth"]["x"]) == 0  # no truth
+    lo, hi = shown["xlim"]
+    assert np.all((shown["data"]["median"]["x"] >= lo) & (shown["data"]["median"]["x"] <= hi))
+
+
+def test_spectra_figure_is_refilled_not_rebuilt():
+    state = ExplorerState()
+    view = SpectraView(state)
+    fig, n_models = view._fig, len(list(view._fig.references()))
+    legend = {item.name: item for item in fig.legend[0].items}
+    assert fig.title.text.startswith("spectra: pick") and not any(i.visible for i in legend.values())
+    for n in (16, 32):
+        state.prediction = FakePredictor().sample(fake_cutout(), n=n)
+        assert view._fig is fig and len(list(fig.references())) == n_models  # same figure, no new models
+        assert fig.title.text.startswith(f"{n} samples")
+        assert len(view._sources["median"].data["x"]) > 100 and legend["median"].visible
+        assert not legend["traces"].visible and not legend["truth"].visible
+    view.region = "Hα + [N II]"
+    assert fig.x_range.end - fig.x_range.start < 300 and "Hα" in list(view._sources["marks"].data["text"])
+    b = view._sources["band95"].data
+    assert fig.y_range.start <= np.min(b["lo"]) and np.max(b["hi"]) <= fig.y_range.end
+    view.show_lines = False
+    assert len(view._sources["marks"].data["x"]) == 0
+    state.prediction = None
+    assert fig.title.text.startswith("spectra: pick") and len(view._sources["median"].data["x"]) == 0
+
+
+def test_nan_percentiles_match_numpy():
+    rng = np.random.default_rng(3)
+    v = rng.normal(size=(40, 300))
+    v[:7, :50] = np.nan
+    v[:, 290:] = np.nan  # columns with no value at all
+    v[:39, 200] = np.nan  # a column with one value
+    q = [2.5, 16, 50, 84, 97.5]
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        expected = np.nanpercentile(v, q, axis=0)
+    np.testing.assert_allclose(nan_percentiles(v, q), expected, equal_nan=True)
+    np.testing.assert_allclose(nan_percentiles(v[7:, :40], q), np.percentile(v[7:, :40], q, axis=0))  # no NaN
 
 
 def test_controller_streams_then_properties(catalogue):

@@ -96,7 +96,15 @@ def test_no_closure_uses_an_exception_name_after_its_except_block():
 def test_the_cmd_draws_no_marker_for_an_id_the_catalogue_lacks(catalogue):
     from explorer.cmd import CMDView
 
-    view = CMDView(catalogue, ExplorerState())
-    assert len(view._marker(99999999999)) == 0  # the controller reports the unknown id; the plot still renders
+    state = ExplorerState()
+    view = CMDView(catalogue, state)
+    state.galaxy_id = 99999999999
+    assert view._marker_source.data == dict(x=[], y=[])  # the controller reports the unknown id; no ring
     gid = int(catalogue.ids()[3])
-    assert len(view._marker(gid)) == 1
+    state.galaxy_id = gid
+    row = catalogue.row(gid)
+    assert view._marker_source.data == dict(x=[row["u_r"]], y=[row["abs_mag_r"]])
+    view.x = "g_r"  # new axes: the ring moves with them
+    assert view._marker_source.data["x"] == [row["g_r"]]
+    ring = view._plot_pane.get_root().select_one({"name": "picked-galaxy"})  # the hook put it on the figure
+    assert ring is not None and ring.data_source is view._marker_source
