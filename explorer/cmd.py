@@ -160,13 +160,17 @@ class CMDView(Viewer):
     def marker_position(self, galaxy_id) -> tuple[list, list]:
         """([x], [y]) of the picked galaxy on the current axes; empty for no pick or an id the catalogue
         lacks (the controller reports it)."""
-        try:
-            row = None if galaxy_id is None else self.catalogue.row(galaxy_id)
-        except PhotospecError:
-            row = None
-        if row is None:
+        if galaxy_id is None:
             return [], []
-        return [float(row[self.x])], [float(row[self.y])]
+        try:
+            if self.catalogue.is_dask:
+                row = self.catalogue.row(galaxy_id)
+                return [float(row[self.x])], [float(row[self.y])]
+            i = self.catalogue.index_of(galaxy_id)  # the plotted table itself: no read of the full row
+        except PhotospecError:
+            return [], []
+        df = self.catalogue.df
+        return [float(df[self.x].iat[i])], [float(df[self.y].iat[i])]
 
     def _move_marker(self, *_):
         xs, ys = self.marker_position(self.state.galaxy_id)

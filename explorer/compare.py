@@ -210,7 +210,8 @@ class CompareView(Viewer):
                         return
                 if last is None:
                     raise PhotospecError("the predictor returned no samples")
-                props = sample_properties(last, row=row, image=image)
+                with self.pool.measuring:  # one measuring job at a time (see SamplerPool)
+                    props = sample_properties(last, row=row, image=image)
             except PhotospecError as exc:
                 post_to_session(doc, partial(self._failed, gid, str(exc)))
                 return

@@ -31,13 +31,16 @@ class SamplingController(Viewer):
         self._button.on_click(lambda e: self.jobs.start())
         self._progress = pn.indicators.Progress(value=0, max=100, width=170, bar_color="primary",
                                                 label="sampling progress")
-        self._status = pn.pane.Markdown("", sizing_mode="stretch_width", margin=(0, 10))
+        # a text widget, not a Markdown pane: a Markdown update re-sends the pane's stylesheets, and Bokeh then
+        # re-walks every model of the page (~50 ms per status line, several per pick)
+        self._status = pn.widgets.StaticText(value="", sizing_mode="stretch_width", margin=(0, 10),
+                                             css_classes=["sampling-status"])
         state.param.watch(self._on_progress, ["progress", "busy", "message"])
 
     def _on_progress(self, *_):
         self._progress.value = self.state.progress
         self._progress.active = self.state.busy and self.state.progress == 0
-        self._status.object = escape_text(self.state.message)
+        self._status.value = escape_text(self.state.message)
 
     def __panel__(self):
         seed = pn.widgets.IntInput.from_param(self.state.param.seed, label="seed", width=90)

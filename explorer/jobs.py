@@ -118,7 +118,10 @@ class SamplingJobs(param.Parameterized):
                     post_to_session(doc, lambda p=pred, d=done: self._partial(job, p, d, n))
                 if last is None:
                     raise PhotospecError("the predictor returned no samples")
-                props = sample_properties(last, row=row, image=image)
+                with self.pool.measuring:  # one measuring job at a time (see SamplerPool)
+                    if self._job != job or self.pool.stopping.is_set():
+                        return
+                    props = sample_properties(last, row=row, image=image)
             except PhotospecError as exc:
                 post_to_session(doc, partial(self._fail, str(exc)))
                 return

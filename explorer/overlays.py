@@ -83,6 +83,8 @@ class OverlaysView(Viewer):
 
     bimodal_y = param.Selector(default="dn4000", objects=list(BIMODAL_Y),
                                doc="y axis of the bimodality plot (Dn4000 as in the paper; u − r, g − r)")
+    shown = param.Boolean(default=True, doc="whether the pane is on screen; while hidden its plots are redrawn "
+                                            "only once it is shown again")
 
     def __init__(self, catalogue, state: ExplorerState, server=None, **params):
         super().__init__(**params)
@@ -105,6 +107,8 @@ class OverlaysView(Viewer):
         self._selection_note = pn.pane.Markdown("", sizing_mode="stretch_width", css_classes=["selection-note"])
         self.param.watch(self._refresh, ["bimodal_y"])
         state.param.watch(self._refresh, ["selection", "properties", "row"])
+        self._stale = False
+        self.param.watch(lambda e: self._stale and self._refresh(), ["shown"])
         self._refresh()
 
     def predicted_relation(self, y: str, selection: np.ndarray | None = None) -> pd.DataFrame | None:
@@ -215,6 +219,10 @@ class OverlaysView(Viewer):
     def _refresh(self, *_):
         if not self.available:
             return
+        if not self.shown:  # a pick in another tab: two HoloViews plots rebuilt for nobody
+            self._stale = True
+            return
+        self._stale = False
         self._selection_note.object = self._selection_text()
         if "oh_gas" in self.catalogue.df.columns:
             self._mzr.object = self._relation_plot("oh_gas", "12 + log(O/H)").opts(title="mass–metallicity")

@@ -102,11 +102,16 @@ class SamplerPool:
     stopping server wait for a whole job: at exit :meth:`close` sets ``stopping`` (jobs check it
     between chunks) and waits for the chunks in flight to end, so no thread is still inside the
     model's native code when the interpreter shuts down (that aborts the process).
+
+    ``measuring`` is held by a job while it measures its samples' properties (pure-Python-heavy
+    work): one job at a time, so the event loop competes for the GIL with one measuring thread, not
+    with every session's (with ten at once, each page update waited behind ten threads).
     """
 
     def __init__(self, workers: int = 4):
         self.workers = workers
         self.stopping = threading.Event()
+        self.measuring = threading.Lock()
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._start_lock = threading.Lock()

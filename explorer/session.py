@@ -89,6 +89,8 @@ class Explorer:
         self.tour = TourView(catalogue, self.state, apply_view=self.apply_view, notify=self.notify)
         self.tabs = pn.Tabs(*self._tab_contents(), dynamic=True, sizing_mode="stretch_width")
         self.navigator = Navigator(self.tabs, [name for name, _ in VIEWS], notify=self.notify)
+        self.navigator.param.watch(lambda e: setattr(self.overlays, "shown", e.new == "population"), "view")
+        self.overlays.shown = self.navigator.view == "population"
         self.note = note
 
     def _tab_contents(self) -> list:

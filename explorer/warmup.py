@@ -7,8 +7,8 @@ JIT-compiles exactly the datashader aggregations the CMD uses, then caches a pic
 that the next cold start shows at once (``explorer.preview``). Once the first visitor's page has
 loaded (or after ``WARMUP_DEFER_S`` seconds without one), it goes on at low CPU priority: loads the
 default model, renders one mock galaxy (SSP tables, FFT plans), loads the property tools'
-templates and filter curves and makes the mock shards' row-access copies, so a first click rarely
-waits. ``PHOTOSPEC_WARMUP=sync`` does all of it before serving (the old behaviour, kept for the cold-start benchmark). Failures are logged, not
+templates, filter curves and the cutout's colour code, starts the sampler threads and makes the mock
+shards' row-access copies, so a first click rarely waits. ``PHOTOSPEC_WARMUP=sync`` does all of it before serving (the old behaviour, kept for the cold-start benchmark). Failures are logged, not
 raised: the page itself reports a missing model or catalogue.
 """
 
@@ -55,6 +55,9 @@ def background(cat) -> None:
 
         eigen_templates()
         ab_mag([5000.0, 6000.0, 7000.0], [1.0, 1.0, 1.0], "r")
+        import astropy.visualization  # noqa: F401  (the cutout's Lupton RGB: ~0.25 s on the first pick)
+
+        server_state().sampler.submit(lambda: None)  # the sampler's threads started before the first pick
         log.warning("photospec: galaxy rendering and property tools ready in %.1f s", time.perf_counter() - t1)
         if hasattr(cat, "warm_rows"):  # a mock catalogue: quick single-row reads for every shard
             t2 = time.perf_counter()

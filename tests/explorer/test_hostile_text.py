@@ -44,8 +44,12 @@ class _Page(HTMLParser):
 
 
 def rendered(pane) -> _Page:
-    """Parse the HTML a Markdown/Alert pane sends to the browser (which sets it as innerHTML)."""
+    """Parse the HTML a Markdown/Alert pane or a StaticText widget sends to the browser (which sets it as
+    innerHTML)."""
     out = _Page()
+    if isinstance(pane, pn.widgets.StaticText):
+        out.feed(pane.value)  # sent as is
+        return out
     out.feed(html.unescape(pane._transform_object(pane.object)["object"]))  # undo the transport escaping
     return out
 

@@ -70,6 +70,25 @@ def test_samples_at_their_own_predicted_mass_and_selection_drawn(catalogue, tabl
     assert len(_layers(view._mzr)) == n_layers - 2  # the selection's density and its relation go away
 
 
+def test_hidden_overlays_are_redrawn_when_shown_again(catalogue, table):
+    state = ExplorerState()
+    view = OverlaysView(catalogue, state)
+    view.shown = False  # the page shows another tab
+    before = view._mzr.object
+    sel = np.zeros(len(table), bool)
+    sel[:50] = True
+    state.selection = sel
+    state.properties = pd.DataFrame({"log_mstar": [10.1], "metallicity_o3n2": [8.6], "dn4000": [1.3]})
+    assert view._mzr.object is before  # nothing rebuilt while hidden
+    view.shown = True
+    labels = _layer_labels(view._mzr)
+    assert "selection: true median" in labels and "picked galaxy's samples" in labels
+    again = view._mzr.object
+    view.shown = False
+    view.shown = True
+    assert view._mzr.object is again  # nothing changed meanwhile: not redrawn
+
+
 def test_bimodality_opens_on_dn4000_and_u_r_stays_selectable(catalogue):
     view = OverlaysView(catalogue, ExplorerState())
     assert view.bimodal_y == "dn4000"
