@@ -10,6 +10,7 @@ only refills its sources (a pick sends changed numbers to the page, not a new pl
 """
 
 from __future__ import annotations
+
 import numpy as np
 import panel as pn
 import param
