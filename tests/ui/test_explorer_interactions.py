@@ -59,9 +59,10 @@ def test_box_and_lasso_select_filter_a_set_and_the_overlays_follow(chromium, exp
     _drag(page, canvas, [(0.2, 0.15), (0.75, 0.85)])  # inside the plot frame (axes and toolbar outside)
     n_box = wait_for(lambda: _selected(app), 60, what="a box selection on the CMD")
     assert 0 < n_box <= len(mock_catalogue)
-    _check_selection_layers(app, before)  # the selection is drawn on the population overlays
+    assert _overlay_layers(app) == before  # the Population tab is not showing: its plots wait
     page.locator(".bk-tab").filter(has_text="Population").click()
     page.get_by_text("blue: the CMD selection").wait_for(timeout=60_000)
+    _check_selection_layers(app, before)  # shown: the selection is drawn on the population overlays
     page.locator("[title='Lasso Select']").first.click()
     _drag(page, canvas, [(0.3, 0.3), (0.5, 0.3), (0.5, 0.6), (0.3, 0.6), (0.3, 0.32)])
     wait_for(lambda: 0 < _selected(app) < n_box, 60, what="a smaller lasso selection")
