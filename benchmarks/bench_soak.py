@@ -86,8 +86,9 @@ def open_page(url: str):
     from bokeh.events import DocumentReady
 
     session = pull_session(url=url)
-    session._connection._send_patch_document(session.id, MessageSentEvent(session.document, "bokeh_event",
-                                                                         DocumentReady()))
+    conn = session._connection
+    msg = conn._protocol.create("PATCH-DOC", [MessageSentEvent(session.document, "bokeh_event", DocumentReady())])
+    conn._loop.run_sync(lambda: conn.send_message(msg))  # sent now, not when the client's loop next runs
     return session
 
 

@@ -78,6 +78,18 @@ def reference_contours(ref, x: str, y: str, levels=(0.2, 0.5, 0.8), bins: int = 
         color="orange", line_width=1.5, alpha=0.9, cmap=["#ff8c00"], colorbar=False, show_legend=False)
 
 
+def ring_hook(source: ColumnDataSource):
+    """A HoloViews hook that puts the ring marking the picked galaxy on the plot's figure, once per figure,
+    drawn from ``source``. It holds the source only: HoloViews keeps a plot's options (hooks included)
+    in a process-wide store, so a hook bound to a pane would keep a closed page's panes alive."""
+    def hook(plot, element) -> None:
+        fig = plot.state
+        if fig.select_one({"name": "picked-galaxy"}) is None:
+            fig.scatter("x", "y", source=source, marker="circle_cross", size=18, fill_alpha=0, line_color="red",
+                        line_width=2, name="picked-galaxy")
+    return hook
+
+
 class CMDView(Viewer):
     """The catalogue's colour–magnitude diagram; tap picks a galaxy, box/lasso selects a set."""
 
@@ -176,13 +188,6 @@ class CMDView(Viewer):
         xs, ys = self.marker_position(self.state.galaxy_id)
         on_page([self._marker_source], lambda: setattr(self._marker_source, "data", dict(x=xs, y=ys)))
 
-    def _add_marker(self, plot, element) -> None:
-        """HoloViews hook: the ring glyph on the plot's figure, once per figure, drawn from ``_marker_source``."""
-        fig = plot.state
-        if fig.select_one({"name": "picked-galaxy"}) is None:
-            fig.scatter("x", "y", source=self._marker_source, marker="circle_cross", size=18, fill_alpha=0,
-                        line_color="red", line_width=2, name="picked-galaxy")
-
     def _rebuild(self, *_):
         pts = self._element()
         opts = dict(xlabel=AXIS_LABELS.get(self.x, self.x), ylabel=AXIS_LABELS.get(self.y, self.y),
@@ -214,7 +219,7 @@ class CMDView(Viewer):
             if ref is not None:
                 layers = layers * ref
         self._plot_pane.object = layers.opts(title=f"{self.catalogue.label}: {len(self.catalogue):,} galaxies",
-                                             hooks=[self._add_marker])
+                                             hooks=[ring_hook(self._marker_source)])
 
     def reference_contours(self, x: str, y: str):
         """The real-SDSS contours in (x, y), computed once per server."""

@@ -18,8 +18,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(app_factory, port: int | None = None):
-    """Serve ``app_factory`` (called once per session) at /app as ``photospec serve`` does; yields the base URL."""
+def serve(app_factory, port: int | None = None, **server_kwargs):
+    """Serve ``app_factory`` (called once per session) at /app as ``photospec serve`` does; yields the base URL.
+    ``server_kwargs`` go to Bokeh's server (e.g. ``unused_session_lifetime_milliseconds``)."""
     import panel as pn
 
     from model.commands.serve import WEBSOCKET_MAX_MESSAGE_BYTES
@@ -27,7 +28,8 @@ def serve(app_factory, port: int | None = None):
     port = port or free_port()
     server = pn.serve({"app": app_factory}, port=port, address="127.0.0.1", show=False, start=True,
                       threaded=True, websocket_origin=[f"127.0.0.1:{port}", f"localhost:{port}"],
-                      websocket_max_message_size=WEBSOCKET_MAX_MESSAGE_BYTES)  # as `photospec serve`
+                      websocket_max_message_size=WEBSOCKET_MAX_MESSAGE_BYTES,  # as `photospec serve`
+                      **server_kwargs)
     deadline = time.time() + 30
     while time.time() < deadline:
         with socket.socket() as s:
