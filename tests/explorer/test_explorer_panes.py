@@ -215,6 +215,52 @@ def test_five_sessions_share_one_model_and_all_get_spectra(catalogue):
     assert fake.calls == 10
 
 
+def test_sessions_measure_their_samples_one_at_a_time_and_a_superseded_job_not_at_all(catalogue, monkeypatch):
+    import threading
+    import time
+
+    import explorer.jobs as jobs
+
+    active, peak, measured, guard = [0], [0], [], threading.Lock()
+    real = jobs.sample_properties
+
+    def one_measurement(prediction, row=None, image=None):
+        with guard:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        time.sleep(0.05)  # long enough for the other sessions' jobs to arrive meanwhile
+        try:
+            measured.append((row or {}).get("galaxy_id"))
+            return real(prediction, row=row, image=image)
+        finally:
+            with guard:
+                active[0] -= 1
+
+    monkeypatch.setattr(jobs, "sample_properties", one_measurement)
+    pool, shared = SamplerPool(6), SharedPredictor(lambda: FakePredictor())
+    ctls = [SamplingController(ExplorerState(n_samples=16), Cat(catalogue), shared, pool=pool, chunk=16)
+            for _ in range(4)]
+    futures = []
+    for k, ctl in enumerate(ctls):
+        ctl.jobs.auto = False
+        ctl.jobs.load_galaxy(100 + k)
+        futures.append(ctl.jobs.start())
+    for f in futures:
+        f.result(timeout=120)
+    assert peak[0] == 1 and sorted(measured) == [100, 101, 102, 103]
+    assert all(c.state.properties is not None and len(c.state.properties) == 16 for c in ctls)
+    measured.clear()
+    with pool.measuring:  # another session is measuring: this job draws, then waits for its turn ...
+        old = ctls[0].jobs.start()
+        time.sleep(0.3)
+        new = ctls[0].jobs.start()  # ... and is superseded meanwhile by a new request
+        time.sleep(0.3)
+    old.result(timeout=120)
+    new.result(timeout=120)
+    assert measured == [100]  # only the newer job measured
+    pool.close()
+
+
 def test_closing_the_pool_stops_jobs_at_their_next_chunk_and_waits_for_them():
     """At exit no sampler thread may still be inside the model (the interpreter would abort)."""
     import time
