@@ -3,7 +3,8 @@
 Pressing *Watch the diffusion* (or ▶ on the player) runs :meth:`model.predict.Predictor.trajectory`
 on the server's sampler pool: a few samples are drawn for the current image and, at every
 sampler step, the model's estimate of the clean spectrum (x̂0) is decoded and streamed to the page,
-so the step slider grows as the model works, like the samples do. The plot writes the step, the
+so the step slider grows as the model works, like the samples do (one Bokeh figure per page, its
+source refilled for every step shown). The plot writes the step, the
 noise level σ and the time t on itself. Bounded: at most :data:`MAX_SHOWN` samples and
 :data:`model.predict.MAX_FRAMES` steps per run, one run per session at a time (a new galaxy makes the
 old run's frames be ignored). With no galaxy picked, the pane says so and nothing runs.
@@ -18,10 +19,12 @@ from functools import partial
 import numpy as np
 import panel as pn
 import param
+from bokeh.models import ColumnDataSource, Label, Range1d
+from bokeh.plotting import figure
 from panel.viewable import Viewer
 
+from explorer.bokeh_page import on_page
 from explorer.escaping import escape_text
-from explorer.plotting import hv
 from explorer.sampler import SamplerPool, SharedPredictor, post_to_session
 from explorer.state import ExplorerState
 from model.errors import PhotospecError
@@ -30,6 +33,7 @@ log = logging.getLogger(__name__)
 MAX_SHOWN = 8
 NO_GALAXY = "Pick a galaxy on the colour–magnitude diagram (or upload a cutout) first: there is nothing to diffuse yet."
 COLOURS = ("#08519c", "#e6550d", "#31a354", "#756bb1", "#636363", "#d6616b", "#8c6d31", "#3182bd")
+NO_STEPS = "watch the diffusion: no steps yet"
 _runs = itertools.count(1)
 
 
@@ -65,7 +69,15 @@ class DiffusionPlayer(Viewer):
         self._player.param.watch(self._on_value, "value")
         self._player.param.watch(self._on_direction, "direction")
         self._status = pn.pane.Markdown("", css_classes=["diffusion-status"], sizing_mode="stretch_width")
-        self._pane = pn.pane.HoloViews(self._plot(), sizing_mode="stretch_width", height=330, linked_axes=False)
+        self._source = ColumnDataSource(dict(xs=[], ys=[], color=[]))
+        self._fig = figure(title=NO_STEPS, sizing_mode="stretch_width", height=320, x_range=Range1d(3800, 9200),
+                           y_range=Range1d(0, 1), tools="pan,wheel_zoom,box_zoom,reset,save",
+                           x_axis_label="observed wavelength (Å, vacuum)",
+                           y_axis_label="normalised flux (x̂0 decoded)")
+        self._fig.multi_line("xs", "ys", line_color="color", line_width=1.0, line_alpha=0.85, source=self._source)
+        self._label = Label(x=0, y=0, text="", text_align="left", text_baseline="top", text_font_size="11pt")
+        self._fig.add_layout(self._label)
+        self._pane = pn.pane.Bokeh(self._fig, sizing_mode="stretch_width", height=330)
         self.param.watch(self._refresh, ["frames", "step"])
         self.param.watch(lambda e: setattr(self._status, "object", escape_text(e.new)), "message")
         state.param.watch(self._on_image, ["image"])
@@ -164,21 +176,33 @@ class DiffusionPlayer(Viewer):
         pad = 0.5 * (hi - lo) + 1e-6
         return float(lo - pad), float(hi + pad)
 
-    def _plot(self):
-        opts = dict(xlabel="observed wavelength (Å, vacuum)", ylabel="normalised flux (x̂0 decoded)",
-                    responsive=True, height=320)
+    def shown(self) -> dict:
+        """What the figure shows for the current step: ``data`` (one line per sample, clipped to the y range),
+        ``title``, and ``xlim``/``ylim``/``label_at`` (None without frames)."""
         c = self.frame_curves()
         if c is None:
-            return hv.Curve([], "wavelength", "flux").opts(**opts, title="watch the diffusion: no steps yet")
+            return dict(data=dict(xs=[], ys=[], color=[]), title=NO_STEPS, xlim=None, ylim=None, label_at=None)
         lo, hi = self._ylim()
-        layers = [hv.Curve((c["wave"], np.clip(f, lo, hi)), "wavelength", "flux").opts(
-            color=COLOURS[k % len(COLOURS)], line_width=1.0, alpha=0.85) for k, f in enumerate(c["flux"])]
-        x0 = float(c["wave"][0] + 0.02 * (c["wave"][-1] - c["wave"][0]))
-        layers.append(hv.Text(x0, hi - 0.04 * (hi - lo), c["label"], halign="left", valign="top", fontsize=11))
-        return hv.Overlay(layers).opts(**opts, ylim=(lo, hi), title=c["label"], show_legend=False)
+        w = c["wave"]
+        data = dict(xs=[w] * len(c["flux"]), ys=[np.clip(f, lo, hi) for f in c["flux"]],
+                    color=[COLOURS[k % len(COLOURS)] for k in range(len(c["flux"]))])
+        label_at = (float(w[0] + 0.02 * (w[-1] - w[0])), hi - 0.04 * (hi - lo))
+        return dict(data=data, title=c["label"], xlim=(float(w[0]), float(w[-1])), ylim=(lo, hi), label_at=label_at)
 
     def _refresh(self, *_):
-        self._pane.object = self._plot()
+        shown = self.shown()
+
+        def draw():
+            self._source.data = shown["data"]
+            self._fig.title.text = shown["title"]
+            if shown["xlim"] is None:
+                self._label.text = ""
+                return
+            self._fig.x_range.update(start=shown["xlim"][0], end=shown["xlim"][1])
+            self._fig.y_range.update(start=shown["ylim"][0], end=shown["ylim"][1])
+            self._label.update(x=shown["label_at"][0], y=shown["label_at"][1], text=shown["title"])
+
+        on_page([self._fig], draw)
 
     def __panel__(self):
         return pn.Column(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from explorer.player import NO_GALAXY, DiffusionPlayer
+from explorer.player import NO_GALAXY, NO_STEPS, DiffusionPlayer
 from explorer.sampler import SamplerPool, SharedPredictor
 from explorer.state import ExplorerState
 from model.errors import BadInputError
@@ -66,7 +66,7 @@ def test_player_without_a_galaxy_says_so_and_computes_nothing():
     assert player.message == NO_GALAXY and shown == [("warning", NO_GALAXY)] and not player.frames
     player._player.direction = 1  # ▶ pressed before any galaxy is picked
     assert player.message == NO_GALAXY and player._player.direction == 0 and fake.calls == 0
-    assert player.frame_curves() is None and player._plot() is not None
+    assert player.frame_curves() is None and player._fig.title.text == NO_STEPS and not player._source.data["xs"]
 
 
 def test_player_streams_every_step_and_a_new_galaxy_resets_it(predictor):
@@ -79,11 +79,17 @@ def test_player_streams_every_step_and_a_new_galaxy_resets_it(predictor):
     player._player.value = 0
     c = player.frame_curves()
     assert c["flux"].shape[0] == 2 and f"step 1/{steps}" in c["label"] and "σ = 1.000" in c["label"]
+    fig = player._fig
+    assert len(player._source.data["ys"]) == 2 and fig.title.text == c["label"] == player._label.text
     player._player.value = steps - 1
     assert f"step {steps}/{steps}" in player.frame_curves()["label"]
+    assert player._fig is fig and fig.title.text.startswith(f"step {steps}/{steps}")  # the same figure, refilled
+    lo, hi = fig.y_range.start, fig.y_range.end
+    assert all(lo <= float(np.min(y)) and float(np.max(y)) <= hi for y in player._source.data["ys"])
     assert "sampler steps" in player.message
     state.image = fake_cutout(3)
     assert player.frames == [] and "Watch the diffusion" in player.message
+    assert fig.title.text == NO_STEPS and not player._source.data["xs"]
 
 
 def test_frames_that_arrive_out_of_order_are_shown_in_step_order():
