@@ -4,8 +4,8 @@ Pressing *Watch the diffusion* (or ▶ on the player) runs :meth:`model.predict.
 on the server's sampler pool: a few samples are drawn for the current image and, at every
 sampler step, the model's estimate of the clean spectrum (x̂0) is decoded and streamed to the page,
 so the step slider grows as the model works, like the samples do (one Bokeh figure per page, its
-source refilled for every step shown). The plot writes the step, the
-noise level σ and the time t on itself. Bounded: at most :data:`MAX_SHOWN` samples and
+source refilled for every step shown). The plot writes the step, the noise level σ and the time t on
+itself. Bounded: at most :data:`MAX_SHOWN` samples and
 :data:`model.predict.MAX_FRAMES` steps per run, one run per session at a time (a new galaxy makes the
 old run's frames be ignored). With no galaxy picked, the pane says so and nothing runs.
 """
@@ -176,7 +176,7 @@ class DiffusionPlayer(Viewer):
         pad = 0.5 * (hi - lo) + 1e-6
         return float(lo - pad), float(hi + pad)
 
-    def shown(self) -> dict:
+    def layers(self) -> dict:
         """What the figure shows for the current step: ``data`` (one line per sample, clipped to the y range),
         ``title``, and ``xlim``/``ylim``/``label_at`` (None without frames)."""
         c = self.frame_curves()
@@ -190,7 +190,7 @@ class DiffusionPlayer(Viewer):
         return dict(data=data, title=c["label"], xlim=(float(w[0]), float(w[-1])), ylim=(lo, hi), label_at=label_at)
 
     def _refresh(self, *_):
-        shown = self.shown()
+        shown = self.layers()
 
         def draw():
             self._source.data = shown["data"]
