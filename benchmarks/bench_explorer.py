@@ -27,9 +27,7 @@ import argparse
 import math
 import os
 import resource
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -39,7 +37,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks.timing import stop  # noqa: E402
+from benchmarks.timing import launched, serve_command  # noqa: E402
 
 
 def synthetic(n: int, seed: int = 0) -> pd.DataFrame:
@@ -98,51 +96,38 @@ def _browser():
 def served_cold_start(extra_env: dict, catalogue=None, browser=None, timeout: float = 180.0) -> dict:
     """Seconds from a fresh server's start to: the page served, the shell and the CMD drawn in
     Chromium (when ``browser``), and the same page opened again on the warm server (``warm_cmd``)."""
-    from argparse import Namespace
-
-    from model.commands.serve import panel_command
-    from tests.ui.harness import free_port
-
-    port = free_port()
-    argv, env = panel_command(Namespace(catalogue=catalogue, port=port, address="127.0.0.1", show=False))
+    argv, env, url = serve_command(catalogue)
     env.update(extra_env)
-    url = f"http://127.0.0.1:{port}/app"
     out = {k: float("nan") for k in ("page", "shell", "visible", "opened_visible", "cmd", "opened_cmd", "warm_cmd")}
-    with tempfile.TemporaryDirectory() as tmp:
-        log = open(Path(tmp) / "serve.log", "ab")
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            while time.perf_counter() - t0 < timeout and proc.poll() is None:
-                try:
-                    with urllib.request.urlopen(url, timeout=60) as r:
-                        if r.status == 200 and b"bokeh" in r.read().lower():
-                            out["page"] = time.perf_counter() - t0
-                            break
-                except OSError:
-                    time.sleep(0.05)
-            if browser is not None and not math.isnan(out["page"]):
-                page = browser.new_page(viewport={"width": 1280, "height": 800})
-                t_open = time.perf_counter()
-                page.goto(url, timeout=timeout * 1000)
-                page.wait_for_selector(".photospec-loading, canvas", timeout=timeout * 1000)
-                out["shell"] = time.perf_counter() - t0
-                page.wait_for_selector(".photospec-cmd-preview img, canvas", state="visible", timeout=timeout * 1000)
-                out["visible"] = time.perf_counter() - t0  # the CMD as a cached picture or as the plot
-                out["opened_visible"] = time.perf_counter() - t_open
-                page.wait_for_selector("canvas", timeout=timeout * 1000)
-                out["cmd"] = time.perf_counter() - t0
-                out["opened_cmd"] = time.perf_counter() - t_open
-                page.close()
-                page = browser.new_page(viewport={"width": 1280, "height": 800})
-                t1 = time.perf_counter()
-                page.goto(url, timeout=timeout * 1000)
-                page.wait_for_selector("canvas", timeout=timeout * 1000)
-                out["warm_cmd"] = time.perf_counter() - t1
-                page.close()
-        finally:
-            stop(proc)
-            log.close()
+    t0 = time.perf_counter()
+    with launched(argv, env) as (proc, _):
+        while time.perf_counter() - t0 < timeout and proc.poll() is None:
+            try:
+                with urllib.request.urlopen(url, timeout=60) as r:
+                    if r.status == 200 and b"bokeh" in r.read().lower():
+                        out["page"] = time.perf_counter() - t0
+                        break
+            except OSError:
+                time.sleep(0.05)
+        if browser is not None and not math.isnan(out["page"]):
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            t_open = time.perf_counter()
+            page.goto(url, timeout=timeout * 1000)
+            page.wait_for_selector(".photospec-loading, canvas", timeout=timeout * 1000)
+            out["shell"] = time.perf_counter() - t0
+            page.wait_for_selector(".photospec-cmd-preview img, canvas", state="visible", timeout=timeout * 1000)
+            out["visible"] = time.perf_counter() - t0  # the CMD as a cached picture or as the plot
+            out["opened_visible"] = time.perf_counter() - t_open
+            page.wait_for_selector("canvas", timeout=timeout * 1000)
+            out["cmd"] = time.perf_counter() - t0
+            out["opened_cmd"] = time.perf_counter() - t_open
+            page.close()
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            t1 = time.perf_counter()
+            page.goto(url, timeout=timeout * 1000)
+            page.wait_for_selector("canvas", timeout=timeout * 1000)
+            out["warm_cmd"] = time.perf_counter() - t1
+            page.close()
     return out
 
 

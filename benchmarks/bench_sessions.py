@@ -24,12 +24,9 @@ non-zero only when it cannot run.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
-import tempfile
 import threading
 import time
-from argparse import Namespace
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks.bench_soak import client_models, open_page, rss_mb, wait_for_log, wait_for_page  # noqa: E402
-from benchmarks.timing import stop  # noqa: E402
+from benchmarks.timing import launched, serve_command  # noqa: E402
 
 MODES = {"before": {"PHOTOSPEC_GATHER_MS": "0", "PHOTOSPEC_SAMPLER_WORKERS": "4"}, "after": {}}
 
@@ -133,45 +130,34 @@ def tree_command(cmd: list[str], env: dict, tree: Path) -> tuple[list[str], dict
 
 
 def serve_and_load(mode: str, counts: list[int], n: int, timeout: float, before_tree: Path | None = None) -> list[dict]:
-    from model.commands.serve import panel_command
-    from tests.ui.harness import free_port
-
-    port = free_port()
-    cmd, env = panel_command(Namespace(catalogue=None, port=port, address="127.0.0.1", show=False))
+    cmd, env, url = serve_command()
     cwd = ROOT
     if mode == "before" and before_tree is not None:
         cmd, env, cwd = tree_command(cmd, env, before_tree)
     else:
         env.update(MODES[mode])
-    url = f"http://127.0.0.1:{port}/app"
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        log_path = Path(tmp) / "serve.log"
-        with open(log_path, "ab") as log:
-            proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            wait_for_page(url, proc, timeout)
-            # a client without a browser never reports "page loaded", which a cold server's shell waits for
-            # before building the panes: wait until the warm-up has the panes ready (pages are then built whole)
-            # and has loaded the model (≤ 20 s later without a visitor's page)
-            if not (wait_for_log(log_path, "kernels ready", proc, timeout)
-                    and wait_for_log(log_path, "property tools ready", proc, timeout)):
-                print("warm-up did not report ready in time; measuring anyway", flush=True)
-            run_load(url, galaxy_ids(1, 99), n, timeout)  # one galaxy first: the first sampling job's own set-up
-            for k, count in enumerate(counts):
-                base = rss_mb(proc.pid)
-                t0 = time.perf_counter()
-                sessions = run_load(url, galaxy_ids(count, k), n, timeout)
-                first = [s.t_first - s.t_pick for s in sessions if s.t_first and s.t_pick]
-                final = [s.t_final - s.t_pick for s in sessions if s.t_final and s.t_pick]
-                text = log_path.read_text(errors="replace")
-                rows.append(dict(mode=mode, sessions=count, done=len(final), first=first, final=final,
-                                 rss=rss_mb(proc.pid), base=base, peak=peak_rss_mb(proc.pid),
-                                 errors=text.count("Traceback") + text.count(" ERROR"),
-                                 failures=[s.error for s in sessions if s.error], wall=time.perf_counter() - t0))
-                time.sleep(2)
-        finally:
-            stop(proc)
+    with launched(cmd, env, cwd) as (proc, log_path):
+        wait_for_page(url, proc, timeout)
+        # a client without a browser never reports "page loaded", which a cold server's shell waits for
+        # before building the panes: wait until the warm-up has the panes ready (pages are then built whole)
+        # and has loaded the model (≤ 20 s later without a visitor's page)
+        if not (wait_for_log(log_path, "kernels ready", proc, timeout)
+                and wait_for_log(log_path, "property tools ready", proc, timeout)):
+            print("warm-up did not report ready in time; measuring anyway", flush=True)
+        run_load(url, galaxy_ids(1, 99), n, timeout)  # one galaxy first: the first sampling job's own set-up
+        for k, count in enumerate(counts):
+            base = rss_mb(proc.pid)
+            t0 = time.perf_counter()
+            sessions = run_load(url, galaxy_ids(count, k), n, timeout)
+            first = [s.t_first - s.t_pick for s in sessions if s.t_first and s.t_pick]
+            final = [s.t_final - s.t_pick for s in sessions if s.t_final and s.t_pick]
+            text = log_path.read_text(errors="replace")
+            rows.append(dict(mode=mode, sessions=count, done=len(final), first=first, final=final,
+                             rss=rss_mb(proc.pid), base=base, peak=peak_rss_mb(proc.pid),
+                             errors=text.count("Traceback") + text.count(" ERROR"),
+                             failures=[s.error for s in sessions if s.error], wall=time.perf_counter() - t0))
+            time.sleep(2)
     return rows
 
 

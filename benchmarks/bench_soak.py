@@ -17,17 +17,14 @@ the first block's. Exits non-zero only when it cannot run.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
-from argparse import Namespace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks.timing import stop  # noqa: E402
+from benchmarks.timing import launched, serve_command  # noqa: E402
 
 
 def rss_mb(pid: int) -> float:
@@ -113,45 +110,34 @@ def main(argv=None) -> int:
     ap.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the server and its warm-up")
     args = ap.parse_args(argv)
 
-    from model.commands.serve import panel_command
-    from tests.ui.harness import free_port
-
     client_models()
-    port = free_port()
-    cmd, env = panel_command(Namespace(catalogue=args.catalogue, port=port, address="127.0.0.1", show=False))
-    url = f"http://127.0.0.1:{port}/app"
-    with tempfile.TemporaryDirectory() as tmp:
-        log_path = Path(tmp) / "serve.log"
-        with open(log_path, "ab") as log:
-            proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            wait_for_page(url, proc, args.timeout)
-            open_and_close(url)  # the first session starts the deferred warm-up
-            if not wait_for_log(log_path, "property tools ready", proc, args.timeout):
-                print("warm-up did not report ready in time; measuring anyway", flush=True)
-            t0 = time.perf_counter()
-            roots = [open_and_close(url) for _ in range(args.warm)]
-            time.sleep(2)
-            base = rss_mb(proc.pid)
-            print(f"server pid {proc.pid}; {args.warm} warm sessions ({roots[-1]} document roots each), "
-                  f"{time.perf_counter() - t0:.1f} s; baseline RSS {base:.0f} MB", flush=True)
-            readings, done, t_start = [(0, base)], 0, time.perf_counter()
-            while done < args.sessions:
-                k = min(args.block, args.sessions - done)
-                t = time.perf_counter()
-                for _ in range(k):
-                    open_and_close(url)
-                done += k
-                readings.append((done, rss_mb(proc.pid)))
-                print(f"  {done:4d} sessions: RSS {readings[-1][1]:.0f} MB (+{readings[-1][1] - base:.0f}); "
-                      f"{(time.perf_counter() - t) / k:.2f} s per session", flush=True)
-            elapsed = time.perf_counter() - t_start
-            after = readings[-1][1]
-            time.sleep(args.expire_wait)
-            expired = rss_mb(proc.pid)
-            errors = log_path.read_text(errors="replace").count("Traceback")
-        finally:
-            stop(proc)
+    cmd, env, url = serve_command(args.catalogue)
+    with launched(cmd, env) as (proc, log_path):
+        wait_for_page(url, proc, args.timeout)
+        open_and_close(url)  # the first session starts the deferred warm-up
+        if not wait_for_log(log_path, "property tools ready", proc, args.timeout):
+            print("warm-up did not report ready in time; measuring anyway", flush=True)
+        t0 = time.perf_counter()
+        roots = [open_and_close(url) for _ in range(args.warm)]
+        time.sleep(2)
+        base = rss_mb(proc.pid)
+        print(f"server pid {proc.pid}; {args.warm} warm sessions ({roots[-1]} document roots each), "
+              f"{time.perf_counter() - t0:.1f} s; baseline RSS {base:.0f} MB", flush=True)
+        readings, done, t_start = [(0, base)], 0, time.perf_counter()
+        while done < args.sessions:
+            k = min(args.block, args.sessions - done)
+            t = time.perf_counter()
+            for _ in range(k):
+                open_and_close(url)
+            done += k
+            readings.append((done, rss_mb(proc.pid)))
+            print(f"  {done:4d} sessions: RSS {readings[-1][1]:.0f} MB (+{readings[-1][1] - base:.0f}); "
+                  f"{(time.perf_counter() - t) / k:.2f} s per session", flush=True)
+        elapsed = time.perf_counter() - t_start
+        after = readings[-1][1]
+        time.sleep(args.expire_wait)
+        expired = rss_mb(proc.pid)
+        errors = log_path.read_text(errors="replace").count("Traceback")
     first = (readings[1][1] - readings[0][1]) / readings[1][0]
     last = (readings[-1][1] - readings[-2][1]) / (readings[-1][0] - readings[-2][0])
     print(f"{args.sessions} sessions opened and closed in {elapsed:.0f} s ({elapsed / args.sessions:.2f} s each)")

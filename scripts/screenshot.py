@@ -12,11 +12,8 @@ writes the first screen as PNG.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
-import tempfile
 import time
-from argparse import Namespace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,36 +40,27 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     from benchmarks.bench_soak import wait_for_log, wait_for_page
-    from benchmarks.timing import stop
-    from model.commands.serve import panel_command
-    from tests.ui.harness import CHROMIUM, CHROMIUM_ARGS, free_port
+    from benchmarks.timing import launched, serve_command
+    from tests.ui.harness import CHROMIUM, CHROMIUM_ARGS
 
     from playwright.sync_api import sync_playwright
 
     gid = args.galaxy if args.galaxy is not None else default_galaxy()
-    port = free_port()
-    cmd, env = panel_command(Namespace(catalogue=None, port=port, address="127.0.0.1", show=False))
-    url = f"http://127.0.0.1:{port}/app"
-    with tempfile.TemporaryDirectory() as tmp:
-        log_path = Path(tmp) / "serve.log"
-        with open(log_path, "ab") as log:
-            proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            wait_for_page(url, proc, args.timeout)
-            wait_for_log(log_path, "kernels ready", proc, args.timeout)
-            with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-                page = browser.new_page(viewport={"width": 1366, "height": 768})
-                page.goto(f"{url}?galaxy={gid}&n=64&view={args.view}")
-                t0 = time.perf_counter()
-                page.get_by_text("64 samples with properties").wait_for(timeout=args.timeout * 1000)
-                page.wait_for_timeout(4000)  # the datashaded plots' last round trip
-                args.out.parent.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(args.out), full_page=False)
-                browser.close()
-            print(f"galaxy #{gid}, view {args.view}: {args.out} ({time.perf_counter() - t0:.1f} s after opening)")
-        finally:
-            stop(proc)
+    cmd, env, url = serve_command()
+    with launched(cmd, env) as (proc, log_path):
+        wait_for_page(url, proc, args.timeout)
+        wait_for_log(log_path, "kernels ready", proc, args.timeout)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1366, "height": 768})
+            page.goto(f"{url}?galaxy={gid}&n=64&view={args.view}")
+            t0 = time.perf_counter()
+            page.get_by_text("64 samples with properties").wait_for(timeout=args.timeout * 1000)
+            page.wait_for_timeout(4000)  # the datashaded plots' last round trip
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(args.out), full_page=False)
+            browser.close()
+        print(f"galaxy #{gid}, view {args.view}: {args.out} ({time.perf_counter() - t0:.1f} s after opening)")
     return 0
 
 
